@@ -1,0 +1,12 @@
+"""scalecluster: clustering on NumPy, CuPy and Dask, exact and bounded in memory.
+
+Importing this package imports neither CuPy, nor ``distributed``, nor
+matplotlib: a backend's library is loaded only when data of that kind arrives.
+"""
+
+from ._config import config_context, get_config, set_config
+from .cluster import KMeans
+
+__version__ = "0.1.0"
+
+__all__ = ["KMeans", "config_context", "get_config", "set_config", "__version__"]

@@ -1,0 +1,178 @@
+"""The operations written once for any in-memory array library with NumPy's API.
+
+:class:`ArrayBackend` takes the array module ``xp`` (``numpy`` or ``cupy``) and
+implements every operation of :class:`~scalecluster.backends._base.Backend`
+with blocked matrix products: each row block computes its (rows × k) distance
+block with one GEMM, which is what a GPU is good at.  The block size comes from
+the working-memory budget (:func:`scalecluster._config.rows_per_block`), so no
+step holds more than one block's temporaries.
+
+The NumPy backend reuses this class and replaces only the hot loops (see
+:mod:`scalecluster.backends.numpy_backend`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from .._config import rows_per_block
+from ._base import Accumulated, Backend, NearestState
+from ._random import row_uniforms
+
+
+class _PreparedCenters:
+    """Centres in the form the distance blocks need, on the data's device."""
+
+    def __init__(self, xp: Any, centers: np.ndarray, dtype: Any) -> None:
+        c64 = np.asarray(centers, dtype=np.float64)
+        shift = c64.mean(axis=0)
+        shifted = c64 - shift
+        self.k = c64.shape[0]
+        self.centers64 = xp.asarray(c64)
+        self.shift = xp.asarray(shift.astype(dtype))
+        self.shifted = xp.asarray(shifted.astype(dtype))
+        self.norms = xp.asarray((shifted**2).sum(axis=1).astype(dtype))
+
+
+class ArrayBackend(Backend):
+    """Backend over an in-memory array module with NumPy's API (NumPy, CuPy)."""
+
+    def __init__(self, xp: Any, name: str) -> None:
+        self.xp = xp
+        self.name = name
+
+    # --- moving data ---------------------------------------------------------
+    def to_host(self, a: Any) -> np.ndarray:
+        return np.asarray(a)
+
+    def from_host(self, a: np.ndarray) -> Any:
+        return self.xp.asarray(a)
+
+    def ones(self, X: Any) -> Any:
+        return self.xp.ones(X.shape[0], dtype=self.xp.float64)
+
+    # --- blocks ----------------------------------------------------------------
+    def _blocks(self, X: Any, k: int) -> Iterator[tuple[int, int]]:
+        n, d = X.shape
+        # Per row: the distance row (k) and weighted one-hot row (k) in float64,
+        # the shifted row and its float64 copy (d each).
+        step = rows_per_block((2 * k + 2 * d) * 8, n)
+        for start in range(0, n, step):
+            yield start, min(start + step, n)
+
+    def _nearest_block(self, Xb: Any, prepared: _PreparedCenters) -> tuple[Any, Any]:
+        """Nearest centre (int32) and the exact squared distance to it (float64)."""
+        xp = self.xp
+        scores = prepared.norms[None, :] - 2 * ((Xb - prepared.shift) @ prepared.shifted.T)
+        labels = xp.argmin(scores, axis=1).astype(xp.int32)
+        diff = Xb.astype(xp.float64) - prepared.centers64[labels]
+        return labels, (diff * diff).sum(axis=1)
+
+    def _block_sums(self, Xb: Any, labels: Any, wb: Any, k: int) -> tuple[Any, Any]:
+        xp = self.xp
+        one_hot = xp.where(labels[:, None] == xp.arange(k)[None, :], wb[:, None], 0.0)
+        return one_hot.T @ Xb.astype(xp.float64), one_hot.sum(axis=0)
+
+    def _sweep(self, X: Any, weights: Any, centers: np.ndarray, want_labels: bool) -> tuple[Any, Accumulated]:
+        xp = self.xp
+        prepared = _PreparedCenters(xp, centers, X.dtype)
+        k, d = centers.shape
+        sums = xp.zeros((k, d), dtype=xp.float64)
+        weight_sums = xp.zeros(k, dtype=xp.float64)
+        inertia = xp.zeros((), dtype=xp.float64)
+        labels = xp.empty(X.shape[0], dtype=xp.int32) if want_labels else None
+        for start, stop in self._blocks(X, k):
+            wb = weights[start:stop]
+            lab, d2 = self._nearest_block(X[start:stop], prepared)
+            s, ws = self._block_sums(X[start:stop], lab, wb, k)
+            sums += s
+            weight_sums += ws
+            inertia += (wb * d2).sum()
+            if want_labels:
+                labels[start:stop] = lab
+        return labels, Accumulated(self.to_host(sums), self.to_host(weight_sums), float(inertia))
+
+    # --- the hot operations --------------------------------------------------
+    def accumulate(self, X: Any, weights: Any, centers: np.ndarray) -> Accumulated:
+        return self._sweep(X, weights, centers, want_labels=False)[1]
+
+    def assign(self, X: Any, weights: Any, centers: np.ndarray) -> tuple[Any, Accumulated]:
+        return self._sweep(X, weights, centers, want_labels=True)
+
+    def labels(self, X: Any, centers: np.ndarray) -> Any:
+        xp = self.xp
+        prepared = _PreparedCenters(xp, centers, X.dtype)
+        labels = xp.empty(X.shape[0], dtype=xp.int32)
+        for start, stop in self._blocks(X, prepared.k):
+            labels[start:stop] = self._nearest_block(X[start:stop], prepared)[0]
+        return labels
+
+    def distances(self, X: Any, centers: np.ndarray) -> Any:
+        xp = self.xp
+        prepared = _PreparedCenters(xp, centers, X.dtype)
+        out = xp.empty((X.shape[0], prepared.k), dtype=X.dtype)
+        for start, stop in self._blocks(X, prepared.k):
+            shifted = X[start:stop] - prepared.shift
+            sq = (shifted * shifted).sum(axis=1)[:, None] + prepared.norms[None, :] - 2 * (shifted @ prepared.shifted.T)
+            out[start:stop] = xp.sqrt(xp.maximum(sq, 0))
+        return out
+
+    def farthest(self, X: Any, weights: Any, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        min_sq, nearest = self.update_nearest(X, weights, None, centers, 0).rows
+        order = self.xp.argsort(-min_sq, kind="stable")[:m]
+        return (
+            self.take_rows(X, self.to_host(order)),
+            self.to_host(nearest[order]),
+            self.to_host(weights[order]),
+        )
+
+    # --- seeding -----------------------------------------------------------------
+    def update_nearest(
+        self, X: Any, weights: Any, state: NearestState | None, centers: np.ndarray, offset: int
+    ) -> NearestState:
+        xp = self.xp
+        n = X.shape[0]
+        if state is None:
+            min_sq, nearest = xp.full(n, xp.inf), xp.full(n, -1, dtype=xp.int64)
+        else:
+            min_sq, nearest = state.rows
+        prepared = _PreparedCenters(xp, centers, X.dtype)
+        for start, stop in self._blocks(X, prepared.k):
+            lab, d2 = self._nearest_block(X[start:stop], prepared)
+            closer = d2 < min_sq[start:stop]
+            min_sq[start:stop] = xp.where(closer, d2, min_sq[start:stop])
+            nearest[start:stop] = xp.where(closer, lab.astype(xp.int64) + offset, nearest[start:stop])
+        return NearestState((min_sq, nearest), float((weights * min_sq).sum()))
+
+    def sample_rows(
+        self, X: Any, weights: Any, state: NearestState | None, size: int, rng: np.random.RandomState
+    ) -> np.ndarray:
+        xp = self.xp
+        values = weights if state is None else weights * state.rows[0]
+        cumulative = xp.cumsum(values)
+        total = float(cumulative[-1])
+        targets = xp.asarray(rng.uniform(size=size) * total)
+        picks = xp.searchsorted(cumulative, targets, side="right")
+        return np.minimum(self.to_host(picks), X.shape[0] - 1).astype(np.int64)
+
+    def bernoulli_rows(self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int) -> np.ndarray:
+        xp = self.xp
+        u = xp.asarray(row_uniforms(seed, stream, 0, X.shape[0]))
+        keep = u < scale * weights * state.rows[0]
+        return self.to_host(xp.nonzero(keep)[0]).astype(np.int64)
+
+    def take_rows(self, X: Any, indices: np.ndarray) -> np.ndarray:
+        rows = X[self.xp.asarray(indices)]
+        return np.asarray(self.to_host(rows), dtype=np.float64).reshape(len(indices), X.shape[1])
+
+    def weight_per_nearest(self, weights: Any, state: NearestState, n_centers: int) -> np.ndarray:
+        counts = self.xp.bincount(state.rows[1], weights=weights, minlength=n_centers)
+        return self.to_host(counts).astype(np.float64)
+
+    def describe(self, X: Any, need_variance: bool = True) -> tuple[Any, bool, float]:
+        xp = self.xp
+        finite = bool(xp.isfinite(X).all())
+        variance = float(X.var(axis=0).mean()) if finite and need_variance else float("nan")
+        return X, finite, variance

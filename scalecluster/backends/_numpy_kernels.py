@@ -1,0 +1,175 @@
+"""numba kernels for the NumPy backend's hot loop: the nearest centre of each row.
+
+Why numba: assigning n rows to k centres with NumPy alone needs an (rows × k)
+distance block, an ``argmin`` over it, and then a scatter-add of every row into
+its centre's sum (``np.add.at``), which NumPy cannot vectorise.  Here one loop
+does it all: rows are taken in tiles of ``TILE`` rows, transposed so that every
+inner loop runs over the rows of the tile (LLVM turns those into SIMD
+instructions: FMAs for the distances, compare-and-blend for the running
+argmin), then each row is added to its centre's sum in the same sweep.
+Nothing of size rows × k is ever allocated; the temporaries are a few tiles.
+
+Every kernel works on one contiguous row range and is compiled
+``nogil=True``: the NumPy backend runs ranges on a thread pool, and the Dask
+backend calls the same kernels from its worker threads, so the kernels never
+start threads themselves (no nested parallelism, no numba threading layer).
+
+The distance used to *choose* the nearest centre is
+``||c - s||^2 - 2 <x - s, c - s>`` with ``s`` a shift (the mean of the
+centres): scikit-learn's expansion, but centred, so that a large offset in the
+data does not cancel away the precision.  The distance *reported* for the
+chosen centre is the exact ``sum((x - c)^2)``, accumulated in float64.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: Rows per tile: small enough that a transposed tile (d × TILE) and the running
+#: distances stay in L1/L2 cache, large enough for long SIMD loops.  A property of
+#: the CPU, not of the data, so a constant; memory use per call is a few tiles.
+TILE = 256
+
+
+@numba.njit(inline="always", fastmath=True)
+def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab):
+    """Fill ``lab[:m]`` with the nearest centre of rows ``start .. start + m``."""
+    d = X.shape[1]
+    k = centers_t.shape[1]
+    for r in range(m):
+        for f in range(d):
+            xt[f, r] = X[start + r, f] - shift[f]
+    for r in range(m, TILE):
+        for f in range(d):
+            xt[f, r] = 0
+    for r in range(TILE):
+        best[r] = np.inf
+        lab[r] = 0
+    for j in range(k):
+        c = centers_norm[j]
+        for r in range(TILE):
+            acc[r] = c
+        f = 0
+        # Four features per sweep: four FMAs for each load and store of acc.
+        while f + 4 <= d:
+            a0 = centers_t[f, j]
+            a1 = centers_t[f + 1, j]
+            a2 = centers_t[f + 2, j]
+            a3 = centers_t[f + 3, j]
+            x0 = xt[f]
+            x1 = xt[f + 1]
+            x2 = xt[f + 2]
+            x3 = xt[f + 3]
+            for r in range(TILE):
+                acc[r] += a0 * x0[r] + a1 * x1[r] + a2 * x2[r] + a3 * x3[r]
+            f += 4
+        while f < d:
+            a0 = centers_t[f, j]
+            x0 = xt[f]
+            for r in range(TILE):
+                acc[r] += a0 * x0[r]
+            f += 1
+        # Written as selects, not an `if`: a branch here becomes masked stores,
+        # which are slow on some CPUs; selects become blends.
+        for r in range(TILE):
+            a = acc[r]
+            b = best[r]
+            better = a < b
+            best[r] = a if better else b
+            lab[r] = j if better else lab[r]
+
+
+@numba.njit(inline="always")
+def _exact_sq_dist(X, i, centers, j):
+    s = 0.0
+    for f in range(X.shape[1]):
+        t = np.float64(X[i, f]) - np.float64(centers[j, f])
+        s += t * t
+    return s
+
+
+@numba.njit(nogil=True, cache=True)
+def assign_rows(X, weights, shift, centers_t, centers_norm, centers, labels, sums, weight_sums, want_labels, want_sums):
+    """Assign each row of ``X`` to its nearest centre.
+
+    Parameters
+    ----------
+    X : ndarray of shape (b, d), float32 or float64
+        A contiguous range of rows.
+    weights : ndarray of shape (b,), float64
+    shift : ndarray of shape (d,)
+        The shift ``s`` (same dtype as ``X``).
+    centers_t : ndarray of shape (d, k)
+        ``-2 (c - s)``, transposed (same dtype as ``X``).
+    centers_norm : ndarray of shape (k,)
+        ``||c - s||^2`` (same dtype as ``X``).
+    centers : ndarray of shape (k, d), float64
+        The centres, for the exact distance.
+    labels : ndarray of shape (b,), int32
+        Written when ``want_labels``.
+    sums : ndarray of shape (k, d), float64
+    weight_sums : ndarray of shape (k,), float64
+        ``sum(w * x)`` and ``sum(w)`` per centre, accumulated when ``want_sums``.
+
+    Returns
+    -------
+    inertia : float
+        ``sum(w * ||x - c_label||^2)`` over the rows.
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    dtype = centers_t.dtype
+    xt = np.empty((d, TILE), dtype=dtype)
+    acc = np.empty(TILE, dtype=dtype)
+    best = np.empty(TILE, dtype=dtype)
+    lab = np.empty(TILE, dtype=np.int32)
+    inertia = 0.0
+    for start in range(0, n, TILE):
+        m = min(TILE, n - start)
+        _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab)
+        for r in range(m):
+            i = start + r
+            j = lab[r]
+            w = weights[i]
+            inertia += w * _exact_sq_dist(X, i, centers, j)
+            if want_labels:
+                labels[i] = j
+            if want_sums:
+                weight_sums[j] += w
+                for f in range(d):
+                    sums[j, f] += w * X[i, f]
+    return inertia
+
+
+@numba.njit(nogil=True, cache=True)
+def update_nearest_rows(X, weights, shift, centers_t, centers_norm, centers, offset, min_sq_dist, nearest):
+    """Lower each row's distance to its nearest centre using new centres.
+
+    ``min_sq_dist`` and ``nearest`` hold, for every row, the squared distance to
+    and the index of the nearest centre seen so far (``inf`` and ``-1`` before
+    the first call); the new centres get indices ``offset .. offset + k - 1``.
+
+    Returns
+    -------
+    potential : float
+        ``sum(w * min_sq_dist)`` after the update.
+    """
+    n, d = X.shape
+    dtype = centers_t.dtype
+    xt = np.empty((d, TILE), dtype=dtype)
+    acc = np.empty(TILE, dtype=dtype)
+    best = np.empty(TILE, dtype=dtype)
+    lab = np.empty(TILE, dtype=np.int32)
+    potential = 0.0
+    for start in range(0, n, TILE):
+        m = min(TILE, n - start)
+        _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab)
+        for r in range(m):
+            i = start + r
+            d2 = _exact_sq_dist(X, i, centers, lab[r])
+            if d2 < min_sq_dist[i]:
+                min_sq_dist[i] = d2
+                nearest[i] = offset + lab[r]
+            potential += weights[i] * min_sq_dist[i]
+    return potential

@@ -1,0 +1,262 @@
+"""The Dask backend: the in-memory backend of the chunks, mapped over blocks.
+
+A Dask array of NumPy chunks runs the NumPy kernels inside each task; one of
+CuPy chunks runs the CuPy ones.  The driver holds only small (k × d) state:
+every sweep is one graph whose per-block results are (k × d)-sized, added up
+on the driver in block order (so the result does not depend on scheduling).
+
+Per-row state of the seeding algorithms (distance to the nearest centre) stays
+on the workers: it is kept as one persisted task result per block.
+
+Inside a task the chunk backend runs single-threaded: Dask already runs one
+task per worker thread, and nesting thread pools would oversubscribe cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+
+from .._config import config_context
+from ._base import Accumulated, Backend, NearestState
+from ._random import row_uniforms
+
+
+@dataclass
+class _Block:
+    """One row block of the data: its global row offset and its tasks."""
+
+    start: int
+    stop: int
+    X: Any  # Delayed chunk
+    weights: Any  # Delayed chunk
+
+
+def _single_threaded(fn: Any, *args: Any) -> Any:
+    with config_context(n_threads=1):
+        return fn(*args)
+
+
+def _accumulate_chunk(backend: Backend, X: Any, w: Any, centers: np.ndarray) -> Accumulated:
+    return _single_threaded(backend.accumulate, X, w, centers)
+
+
+def _labels_chunk(X: Any, centers: np.ndarray, backend: Backend) -> Any:
+    return _single_threaded(backend.labels, X, centers)
+
+
+def _distances_chunk(X: Any, centers: np.ndarray, backend: Backend) -> Any:
+    return _single_threaded(backend.distances, X, centers)
+
+
+def _update_nearest_chunk(backend: Backend, X: Any, w: Any, previous: Any, centers: np.ndarray, offset: int) -> tuple:
+    state = None if previous is None else NearestState(previous[:2], 0.0)
+    new = _single_threaded(backend.update_nearest, X, w, state, centers, offset)
+    return new.rows[0], new.rows[1], new.potential
+
+
+def _chunk_total(backend: Backend, w: Any, state: Any) -> float:
+    values = w if state is None else w * state[0]
+    return float(backend.to_host(values.sum()))
+
+
+def _chunk_sample(backend: Backend, w: Any, state: Any, targets: np.ndarray) -> np.ndarray:
+    xp = backend.xp
+    values = w if state is None else w * state[0]
+    cumulative = xp.cumsum(values)
+    picks = backend.to_host(xp.searchsorted(cumulative, xp.asarray(targets), side="right"))
+    return np.minimum(picks, len(values) - 1)
+
+
+def _chunk_bernoulli(backend: Backend, w: Any, state: Any, scale: float, seed: int, stream: int, start: int) -> np.ndarray:
+    xp = backend.xp
+    u = xp.asarray(row_uniforms(seed, stream, start, start + len(w)))
+    keep = u < scale * w * state[0]
+    return backend.to_host(xp.nonzero(keep)[0]).astype(np.int64) + start
+
+
+def _chunk_take(backend: Backend, X: Any, local: np.ndarray) -> np.ndarray:
+    return backend.take_rows(X, local)
+
+
+def _chunk_weight_per_nearest(backend: Backend, w: Any, state: Any, n: int) -> np.ndarray:
+    return backend.to_host(backend.xp.bincount(state[1], weights=w, minlength=n)).astype(np.float64)
+
+
+def _chunk_farthest(backend: Backend, X: Any, w: Any, centers: np.ndarray, m: int) -> tuple:
+    return _single_threaded(backend.farthest, X, w, centers, m)
+
+
+def _chunk_stats(backend: Backend, X: Any) -> tuple[int, np.ndarray, np.ndarray, bool]:
+    """Rows, mean and sum of squared deviations per feature, and finiteness."""
+    xp = backend.xp
+    finite = bool(xp.isfinite(X).all())
+    if not finite or X.shape[0] == 0:
+        return X.shape[0], np.zeros(X.shape[1]), np.zeros(X.shape[1]), finite
+    X64 = X.astype(xp.float64)
+    mean = X64.mean(axis=0)
+    m2 = ((X64 - mean) ** 2).sum(axis=0)
+    return X.shape[0], backend.to_host(mean), backend.to_host(m2), finite
+
+
+def _merge_stats(parts: list[tuple]) -> tuple[bool, float]:
+    """Chan et al.'s pairwise merge of per-block means and squared deviations."""
+    finite = all(p[3] for p in parts)
+    if not finite:
+        return False, float("nan")
+    n, mean, m2 = 0, None, None
+    for count, block_mean, block_m2, _ in parts:
+        if count == 0:
+            continue
+        if mean is None:
+            n, mean, m2 = count, block_mean, block_m2
+            continue
+        total = n + count
+        delta = block_mean - mean
+        mean = mean + delta * (count / total)
+        m2 = m2 + block_m2 + delta**2 * (n * count / total)
+        n = total
+    return True, float((m2 / n).mean())
+
+
+class DaskBackend(Backend):
+    """Dask arrays whose chunks belong to ``chunk_backend`` (NumPy or CuPy)."""
+
+    lazy = True
+
+    def __init__(self, chunk_backend: Backend) -> None:
+        self.chunk = chunk_backend
+        self.xp = chunk_backend.xp
+        self.name = f"dask[{chunk_backend.name}]"
+
+    # --- moving data ---------------------------------------------------------
+    def to_host(self, a: Any) -> np.ndarray:
+        if isinstance(a, da.Array):
+            a = a.compute()
+        return self.chunk.to_host(a)
+
+    def from_host(self, a: np.ndarray) -> Any:
+        return self.chunk.from_host(a)
+
+    def ones(self, X: Any) -> Any:
+        meta = self.xp.ones(0, dtype=self.xp.float64)
+        return da.ones(X.shape[0], chunks=(X.chunks[0],), dtype=np.float64, meta=meta)
+
+    def _blocks(self, X: Any, weights: Any) -> list[_Block]:
+        x_parts = X.to_delayed().ravel()
+        w_parts = weights.to_delayed().ravel()
+        bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).tolist()
+        return [
+            _Block(bounds[i], bounds[i + 1], x_parts[i], w_parts[i]) for i in range(len(x_parts))
+        ]
+
+    # --- the hot operations --------------------------------------------------
+    def accumulate(self, X: Any, weights: Any, centers: np.ndarray) -> Accumulated:
+        fn = dask.delayed(_accumulate_chunk, pure=True)
+        parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers) for b in self._blocks(X, weights)])
+        total = Accumulated(parts[0].sums.copy(), parts[0].weight_sums.copy(), parts[0].inertia)
+        for part in parts[1:]:
+            total.sums += part.sums
+            total.weight_sums += part.weight_sums
+            total.inertia += part.inertia
+        return total
+
+    def assign(self, X: Any, weights: Any, centers: np.ndarray) -> tuple[Any, Accumulated]:
+        # The labels stay lazy; the sums take one pass.
+        return self.labels(X, centers), self.accumulate(X, weights, centers)
+
+    def labels(self, X: Any, centers: np.ndarray) -> Any:
+        meta = self.xp.empty((0,), dtype=np.int32)
+        return X.map_blocks(_labels_chunk, centers, self.chunk, drop_axis=1, dtype=np.int32, meta=meta)
+
+    def distances(self, X: Any, centers: np.ndarray) -> Any:
+        k = centers.shape[0]
+        meta = self.xp.empty((0, 0), dtype=X.dtype)
+        return X.map_blocks(_distances_chunk, centers, self.chunk, chunks=(X.chunks[0], (k,)), dtype=X.dtype, meta=meta)
+
+    def farthest(self, X: Any, weights: Any, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        fn = dask.delayed(_chunk_farthest, pure=True)
+        blocks = self._blocks(X, weights)
+        parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers, m) for b in blocks])
+        rows = np.concatenate([p[0] for p in parts])
+        labels = np.concatenate([p[1] for p in parts])
+        w = np.concatenate([p[2] for p in parts])
+        # Rank the per-block candidates by their distance to the nearest centre.
+        diff = rows - centers[labels]
+        order = np.argsort(-(diff**2).sum(axis=1), kind="stable")[:m]
+        return rows[order], labels[order], w[order]
+
+    # --- seeding -----------------------------------------------------------------
+    def update_nearest(
+        self, X: Any, weights: Any, state: NearestState | None, centers: np.ndarray, offset: int
+    ) -> NearestState:
+        fn = dask.delayed(_update_nearest_chunk, pure=True, nout=3)
+        blocks = self._blocks(X, weights)
+        previous = [None] * len(blocks) if state is None else state.rows
+        results = [fn(self.chunk, b.X, b.weights, p, centers, offset) for b, p in zip(blocks, previous)]
+        persisted = dask.persist(*results)
+        potentials = dask.compute(*[r[2] for r in persisted])
+        # The per-block (min_sq_dist, nearest) pairs stay on the workers.
+        return NearestState(list(persisted), float(sum(potentials)))
+
+    def sample_rows(
+        self, X: Any, weights: Any, state: NearestState | None, size: int, rng: np.random.RandomState
+    ) -> np.ndarray:
+        blocks = self._blocks(X, weights)
+        states = [None] * len(blocks) if state is None else state.rows
+        totals = np.array(
+            dask.compute(*[dask.delayed(_chunk_total)(self.chunk, b.weights, s) for b, s in zip(blocks, states)])
+        )
+        cumulative = np.cumsum(totals)
+        targets = rng.uniform(size=size) * cumulative[-1]
+        which = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(blocks) - 1)
+        tasks, owners = [], []
+        for i in np.unique(which):
+            local = targets[which == i] - (cumulative[i - 1] if i > 0 else 0.0)
+            tasks.append(dask.delayed(_chunk_sample)(self.chunk, blocks[i].weights, states[i], local))
+            owners.append(i)
+        picks = np.empty(size, dtype=np.int64)
+        for i, local_picks in zip(owners, dask.compute(*tasks)):
+            picks[which == i] = local_picks + blocks[i].start
+        return picks
+
+    def bernoulli_rows(self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int) -> np.ndarray:
+        blocks = self._blocks(X, weights)
+        fn = dask.delayed(_chunk_bernoulli, pure=True)
+        parts = dask.compute(
+            *[fn(self.chunk, b.weights, s, scale, seed, stream, b.start) for b, s in zip(blocks, state.rows)]
+        )
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+    def take_rows(self, X: Any, indices: np.ndarray) -> np.ndarray:
+        indices = np.asarray(indices, dtype=np.int64)
+        blocks = self._blocks(X, self.ones(X))
+        bounds = np.array([b.start for b in blocks] + [blocks[-1].stop])
+        owner = np.searchsorted(bounds, indices, side="right") - 1
+        tasks, wanted = [], []
+        for i in np.unique(owner):
+            positions = np.nonzero(owner == i)[0]
+            tasks.append(dask.delayed(_chunk_take)(self.chunk, blocks[i].X, indices[positions] - blocks[i].start))
+            wanted.append(positions)
+        out = np.empty((len(indices), X.shape[1]), dtype=np.float64)
+        for positions, rows in zip(wanted, dask.compute(*tasks)):
+            out[positions] = rows
+        return out
+
+    def weight_per_nearest(self, weights: Any, state: NearestState, n_centers: int) -> np.ndarray:
+        w_parts = weights.to_delayed().ravel()
+        fn = dask.delayed(_chunk_weight_per_nearest, pure=True)
+        parts = dask.compute(*[fn(self.chunk, w, s, n_centers) for w, s in zip(w_parts, state.rows)])
+        return np.sum(parts, axis=0)
+
+    def describe(self, X: Any, need_variance: bool = True) -> tuple[Any, bool, float]:
+        # One graph run loads (persists) the chunks and, in the same pass,
+        # checks them for NaN/inf and measures their spread.
+        stats = [dask.delayed(_chunk_stats, pure=True)(self.chunk, part) for part in X.to_delayed().ravel()]
+        X, *stats = dask.persist(X, *stats)
+        finite, variance = _merge_stats(list(dask.compute(*stats)))
+        return X, finite, variance

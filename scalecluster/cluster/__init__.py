@@ -1,0 +1,5 @@
+"""Clustering estimators."""
+
+from ._kmeans import KMeans
+
+__all__ = ["KMeans"]
