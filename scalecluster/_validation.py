@@ -160,8 +160,8 @@ def check_sample_weight(backend: Backend, X: Any, sample_weight: Any) -> Any:
     if sample_weight is None:
         return backend.ones(X)
     if np.isscalar(sample_weight):
-        if not np.isfinite(sample_weight) or sample_weight < 0:
-            raise ValueError(f"sample_weight must be finite and non-negative; got {sample_weight!r}.")
+        if not np.isfinite(sample_weight) or sample_weight <= 0:
+            raise ValueError(f"sample_weight must be finite and positive; got {sample_weight!r}.")
         return backend.ones(X) * float(sample_weight)
     get_backend(X, sample_weight)  # a TypeError for a mix of backends
     if backend.lazy:
@@ -171,13 +171,13 @@ def check_sample_weight(backend: Backend, X: Any, sample_weight: Any) -> Any:
         _check_weight_shape(w.shape, n)
         w = w.astype(np.float64).rechunk((X.chunks[0],))
         # One light pass over the weights only (n floats), not over X.
-        low, finite = da.compute(w.min(), da.isfinite(w).all())
-        _check_weight_values(float(backend.to_host(low)), bool(finite))
+        low, high, finite = da.compute(w.min(), w.max(), da.isfinite(w).all())
+        _check_weight_values(float(backend.to_host(low)), float(backend.to_host(high)), bool(finite))
         return w
     xp = backend.xp
     w = xp.asarray(sample_weight, dtype=xp.float64)
     _check_weight_shape(w.shape, n)
-    _check_weight_values(float(w.min()), bool(xp.isfinite(w).all()))
+    _check_weight_values(float(w.min()), float(w.max()), bool(xp.isfinite(w).all()))
     return xp.ascontiguousarray(w)
 
 
@@ -188,8 +188,10 @@ def _check_weight_shape(shape: tuple, n: int) -> None:
         raise ValueError(f"sample_weight.shape == ({shape[0]},), expected ({n},)!")
 
 
-def _check_weight_values(low: float, finite: bool) -> None:
+def _check_weight_values(low: float, high: float, finite: bool) -> None:
     if not finite:
         raise ValueError("sample_weight contains NaN or infinity.")
     if low < 0:
         raise ValueError("Negative values in data passed to sample_weight")
+    if high <= 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")

@@ -33,7 +33,7 @@ def backend_name_of(x: Any) -> str | None:
     """Name of the backend an input belongs to, without importing anything.
 
     Returns ``None`` for ``None``.  Lists, tuples, scalars, pandas objects and
-    SciPy sparse matrices count as NumPy (they are converted on the host).
+    SciPy sparse matrices and other objects with ``__array__`` count as NumPy (they are converted on the host).
 
     Raises
     ------
@@ -55,6 +55,8 @@ def backend_name_of(x: Any) -> str | None:
         return f"dask[{inner}]"
     if root == "cudf":
         raise TypeError("cuDF inputs are not supported yet: convert with `.to_cupy()` first.")
+    if hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return "numpy"  # any other host array-like NumPy can convert
     raise TypeError(
         f"Expected a NumPy, CuPy or Dask array, a list, or a pandas or Dask DataFrame; got an object of type "
         f"{type(x).__module__}.{type(x).__qualname__}."

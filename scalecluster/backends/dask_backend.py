@@ -54,7 +54,9 @@ def _distances_chunk(X: Any, centers: np.ndarray, backend: Backend) -> Any:
 
 
 def _update_nearest_chunk(backend: Backend, X: Any, w: Any, previous: Any, centers: np.ndarray, offset: int) -> tuple:
-    state = None if previous is None else NearestState(previous[:2], 0.0)
+    # Copy: the chunk backend updates in place, and a persisted block may be
+    # read again (k-means++ evaluates several trials against the same state).
+    state = None if previous is None else NearestState((previous[0].copy(), previous[1].copy()), 0.0)
     new = _single_threaded(backend.update_nearest, X, w, state, centers, offset)
     return new.rows[0], new.rows[1], new.potential
 

@@ -1,0 +1,76 @@
+"""Shared fixtures: the backends that can run here, and conversions to them."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+
+def _gpu_available() -> bool:
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # no driver, no device
+        return False
+
+
+GPU = _gpu_available()
+needs_gpu = pytest.mark.skipif(not GPU, reason="needs CuPy and a CUDA GPU")
+
+BACKENDS = [
+    "numpy",
+    "dask",
+    pytest.param("cupy", marks=[needs_gpu, pytest.mark.gpu]),
+    pytest.param("dask-cupy", marks=[needs_gpu, pytest.mark.gpu]),
+]
+
+
+def to_backend(X: np.ndarray, name: str, chunk_rows: int | None = None):
+    """``X`` (NumPy) as an array of backend ``name``."""
+    if name == "numpy":
+        return X
+    if name == "cupy":
+        import cupy
+
+        return cupy.asarray(X)
+    import dask.array as da
+
+    rows = chunk_rows or max(1, -(-X.shape[0] // 4))
+    chunks = (rows,) + X.shape[1:]
+    if name == "dask":
+        return da.from_array(X, chunks=chunks)
+    if name == "dask-cupy":
+        import cupy
+
+        return da.from_array(X, chunks=chunks).map_blocks(cupy.asarray)
+    raise ValueError(name)
+
+
+def to_numpy(a) -> np.ndarray:
+    """Any backend's array (or a Dask array) as NumPy."""
+    if hasattr(a, "compute"):
+        a = a.compute()
+    if type(a).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy.asnumpy(a)
+    return np.asarray(a)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _synchronous_dask():
+    """Tests use Dask's threaded scheduler unless they start a cluster themselves."""
+    import dask
+
+    with dask.config.set(scheduler="threads"):
+        yield
