@@ -1,0 +1,182 @@
+"""Fixtures for the KMeans benchmarks: data per profile, a Dask cluster, machine info.
+
+Run from the repository root (see ``benchmarks/README.md``)::
+
+    python -m pytest benchmarks --benchmark-only --profile regular
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import platform
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+#: Sizes and repeat counts of each profile; ``regular`` gives the published numbers.
+PROFILES = {
+    "fast": dict(n_samples=100_000, chunk_rows=10_000, rounds=3, dask_rounds=2, memory_rounds=1, gemm_n=2000),
+    "regular": dict(n_samples=1_000_000, chunk_rows=100_000, rounds=5, dask_rounds=3, memory_rounds=3, gemm_n=4000),
+}
+N_FEATURES = 16
+N_BLOBS = 16
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--profile",
+        dest="bench_profile",
+        choices=sorted(PROFILES),
+        default="fast",
+        help="Benchmark sizes: 'fast' (100k rows, a couple of minutes) or 'regular' (1M rows).",
+    )
+
+
+def pytest_configure(config):
+    path = config.getoption("benchmark_json", None)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_benchmark_generate_commit_info(config):
+    """Leave version control alone: the commit is recorded by whoever commits."""
+    return {"id": None, "dirty": None, "project": "scalecluster", "branch": None}
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["scalecluster"] = collect_machine_info()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(module: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:
+        return None
+
+
+def collect_machine_info() -> dict:
+    """CPU, cores, memory, library versions, BLAS and GPU (if CuPy imports).
+
+    Returns
+    -------
+    info : dict
+        JSON-serialisable description of this machine and environment.
+    """
+    import psutil
+    from threadpoolctl import threadpool_info
+
+    info = {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpu_model": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "blas": [
+            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            for p in threadpool_info()
+        ],
+    }
+    for pkg in ("numpy", "scikit-learn", "scalecluster", "numba", "dask", "distributed",
+                "dask-ml", "faiss-cpu", "scikit-learn-intelex"):
+        info[pkg] = _version(pkg)
+    try:
+        import cupy
+
+        info["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    except Exception:
+        info["gpu"] = None
+    return info
+
+
+@pytest.fixture(scope="session")
+def machine_info() -> dict:
+    return collect_machine_info()
+
+
+@pytest.fixture(autouse=True)
+def _record_machine(request, machine_info):
+    """Put the machine description into every benchmark's ``extra_info``."""
+    if "benchmark" in request.fixturenames:
+        request.getfixturevalue("benchmark").extra_info["machine"] = machine_info
+
+
+@pytest.fixture(scope="session")
+def profile(request) -> dict:
+    name = request.config.getoption("bench_profile")
+    return dict(PROFILES[name], name=name)
+
+
+@pytest.fixture(scope="session")
+def blobs(profile) -> np.ndarray:
+    """Gaussian blobs, float32, C-contiguous: the data every benchmark uses."""
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(n_samples=profile["n_samples"], n_features=N_FEATURES, centers=N_BLOBS, random_state=0)
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def init_centers(blobs):
+    """``init_centers(k)``: the first ``k`` rows of a fixed permutation of the data."""
+    order = np.random.default_rng(0).permutation(len(blobs))
+    return lambda k: blobs[order[:k]].copy()
+
+
+@pytest.fixture(scope="session")
+def blobs_file(blobs, tmp_path_factory) -> Path:
+    """The data saved as ``.npy`` for the memory subprocesses."""
+    path = tmp_path_factory.mktemp("data") / "blobs.npy"
+    np.save(path, blobs)
+    return path
+
+
+@pytest.fixture(scope="session")
+def scoreboard() -> dict:
+    """Results shared between benchmarks of one run, so each can compare with its peers."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`` and its Client."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+    )
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def dask_blobs(blobs, profile, dask_client):
+    """The same data as a Dask array, in ``chunk_rows`` chunks, persisted on the workers."""
+    import dask.array as da
+    from distributed import wait
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        X = da.from_array(blobs, chunks=(profile["chunk_rows"], N_FEATURES)).persist()
+        wait(X)
+    return X
