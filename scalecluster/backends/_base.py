@@ -73,8 +73,11 @@ class Backend(ABC):
 
     # --- the hot operations --------------------------------------------------
     @abstractmethod
-    def accumulate(self, X: Any, weights: Any, centers: np.ndarray) -> Accumulated:
-        """One Lloyd E-step and the sums for the M-step."""
+    def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
+        """One Lloyd E-step and the sums for the M-step.
+
+        With ``want_inertia=False`` the backend may skip the inertia (report 0).
+        """
         ...
 
     @abstractmethod

@@ -75,7 +75,10 @@ class ArrayBackend(Backend):
         one_hot = xp.where(labels[:, None] == xp.arange(k)[None, :], wb[:, None], 0.0)
         return one_hot.T @ Xb.astype(xp.float64), one_hot.sum(axis=0)
 
-    def _sweep(self, X: Any, weights: Any, centers: np.ndarray, want_labels: bool) -> tuple[Any, Accumulated]:
+    def _sweep(
+        self, X: Any, weights: Any, centers: np.ndarray, want_labels: bool, want_inertia: bool = True
+    ) -> tuple[Any, Accumulated]:
+        # The inertia costs little next to the GEMM here, so it is always computed.
         xp = self.xp
         prepared = _PreparedCenters(xp, centers, X.dtype)
         k, d = centers.shape
@@ -95,8 +98,8 @@ class ArrayBackend(Backend):
         return labels, Accumulated(self.to_host(sums), self.to_host(weight_sums), float(inertia))
 
     # --- the hot operations --------------------------------------------------
-    def accumulate(self, X: Any, weights: Any, centers: np.ndarray) -> Accumulated:
-        return self._sweep(X, weights, centers, want_labels=False)[1]
+    def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
+        return self._sweep(X, weights, centers, want_labels=False, want_inertia=want_inertia)[1]
 
     def assign(self, X: Any, weights: Any, centers: np.ndarray) -> tuple[Any, Accumulated]:
         return self._sweep(X, weights, centers, want_labels=True)

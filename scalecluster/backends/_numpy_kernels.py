@@ -51,7 +51,30 @@ def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, la
         for r in range(TILE):
             acc[r] = c
         f = 0
-        # Four features per sweep: four FMAs for each load and store of acc.
+        # Eight (then four) features per sweep: several FMAs for each load and
+        # store of acc, which would otherwise bound the loop.
+        while f + 8 <= d:
+            a0 = centers_t[f, j]
+            a1 = centers_t[f + 1, j]
+            a2 = centers_t[f + 2, j]
+            a3 = centers_t[f + 3, j]
+            a4 = centers_t[f + 4, j]
+            a5 = centers_t[f + 5, j]
+            a6 = centers_t[f + 6, j]
+            a7 = centers_t[f + 7, j]
+            x0 = xt[f]
+            x1 = xt[f + 1]
+            x2 = xt[f + 2]
+            x3 = xt[f + 3]
+            x4 = xt[f + 4]
+            x5 = xt[f + 5]
+            x6 = xt[f + 6]
+            x7 = xt[f + 7]
+            for r in range(TILE):
+                acc[r] += (a0 * x0[r] + a1 * x1[r] + a2 * x2[r] + a3 * x3[r]) + (
+                    a4 * x4[r] + a5 * x5[r] + a6 * x6[r] + a7 * x7[r]
+                )
+            f += 8
         while f + 4 <= d:
             a0 = centers_t[f, j]
             a1 = centers_t[f + 1, j]
@@ -90,7 +113,9 @@ def _exact_sq_dist(X, i, centers, j):
 
 
 @numba.njit(nogil=True, cache=True)
-def assign_rows(X, weights, shift, centers_t, centers_norm, centers, labels, sums, weight_sums, want_labels, want_sums):
+def assign_rows(
+    X, weights, shift, centers_t, centers_norm, centers, labels, sums, weight_sums, want_labels, want_sums, want_inertia
+):
     """Assign each row of ``X`` to its nearest centre.
 
     Parameters
@@ -132,7 +157,8 @@ def assign_rows(X, weights, shift, centers_t, centers_norm, centers, labels, sum
             i = start + r
             j = lab[r]
             w = weights[i]
-            inertia += w * _exact_sq_dist(X, i, centers, j)
+            if want_inertia:
+                inertia += w * _exact_sq_dist(X, i, centers, j)
             if want_labels:
                 labels[i] = j
             if want_sums:

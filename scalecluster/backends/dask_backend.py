@@ -41,8 +41,8 @@ def _single_threaded(fn: Any, *args: Any) -> Any:
         return fn(*args)
 
 
-def _accumulate_chunk(backend: Backend, X: Any, w: Any, centers: np.ndarray) -> Accumulated:
-    return _single_threaded(backend.accumulate, X, w, centers)
+def _accumulate_chunk(backend: Backend, X: Any, w: Any, centers: np.ndarray, want_inertia: bool) -> Accumulated:
+    return _single_threaded(backend.accumulate, X, w, centers, want_inertia)
 
 
 def _labels_chunk(X: Any, centers: np.ndarray, backend: Backend) -> Any:
@@ -157,9 +157,10 @@ class DaskBackend(Backend):
         ]
 
     # --- the hot operations --------------------------------------------------
-    def accumulate(self, X: Any, weights: Any, centers: np.ndarray) -> Accumulated:
+    def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
         fn = dask.delayed(_accumulate_chunk, pure=True)
-        parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers) for b in self._blocks(X, weights)])
+        blocks = self._blocks(X, weights)
+        parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers, want_inertia) for b in blocks])
         total = Accumulated(parts[0].sums.copy(), parts[0].weight_sums.copy(), parts[0].inertia)
         for part in parts[1:]:
             total.sums += part.sums

@@ -112,9 +112,11 @@ class NumpyBackend(ArrayBackend):
         return X, True, float(np.var(X, axis=0).mean())
 
     # --- dense: the fused numba kernels --------------------------------------
-    def _sweep(self, X: Any, weights: Any, centers: np.ndarray, want_labels: bool) -> tuple[Any, Accumulated]:
+    def _sweep(
+        self, X: Any, weights: Any, centers: np.ndarray, want_labels: bool, want_inertia: bool = True
+    ) -> tuple[Any, Accumulated]:
         if sp.issparse(X):
-            return super()._sweep(X, weights, centers, want_labels)
+            return super()._sweep(X, weights, centers, want_labels, want_inertia)
         kc = _KernelCenters(centers, X.dtype)
         labels = np.empty(X.shape[0], dtype=np.int32)
 
@@ -123,7 +125,7 @@ class NumpyBackend(ArrayBackend):
             weight_sums = np.zeros(kc.k)
             inertia = kernels.assign_rows(
                 X[start:stop], weights[start:stop], kc.shift, kc.centers_t, kc.norms, kc.centers,
-                labels[start:stop], sums, weight_sums, want_labels, True,
+                labels[start:stop], sums, weight_sums, want_labels, True, want_inertia,
             )
             return Accumulated(sums, weight_sums, inertia)
 
@@ -146,7 +148,7 @@ class NumpyBackend(ArrayBackend):
             X.shape[0],
             lambda a, b: kernels.assign_rows(
                 X[a:b], ones[a:b], kc.shift, kc.centers_t, kc.norms, kc.centers,
-                labels[a:b], dummy_sums, dummy_weights, True, False,
+                labels[a:b], dummy_sums, dummy_weights, True, False, False,
             ),
         )
         return labels

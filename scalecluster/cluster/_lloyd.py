@@ -84,7 +84,7 @@ def lloyd(
     centers = np.asarray(centers_init, dtype=dtype).copy()
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        acc = backend.accumulate(X, weights, centers)
+        acc = backend.accumulate(X, weights, centers, want_inertia=bool(verbose))
         if verbose:
             print(f"Iteration {n_iter - 1}, inertia {acc.inertia:.6g}.")
         relocate_empty_clusters(backend, X, weights, centers, acc)
