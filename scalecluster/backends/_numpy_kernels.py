@@ -104,6 +104,18 @@ def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, la
 
 
 @numba.njit(inline="always")
+def _tile_buffers(d, centers_t):
+    """Scratch space of one tile: transposed rows, running and best scores, labels."""
+    dtype = centers_t.dtype
+    return (
+        np.empty((d, TILE), dtype=dtype),
+        np.empty(TILE, dtype=dtype),
+        np.empty(TILE, dtype=dtype),
+        np.empty(TILE, dtype=np.int32),
+    )
+
+
+@numba.njit(inline="always")
 def _exact_sq_dist(X, i, centers, j):
     s = 0.0
     for f in range(X.shape[1]):
@@ -143,12 +155,7 @@ def assign_rows(
         ``sum(w * ||x - c_label||^2)`` over the rows.
     """
     n, d = X.shape
-    k = centers.shape[0]
-    dtype = centers_t.dtype
-    xt = np.empty((d, TILE), dtype=dtype)
-    acc = np.empty(TILE, dtype=dtype)
-    best = np.empty(TILE, dtype=dtype)
-    lab = np.empty(TILE, dtype=np.int32)
+    xt, acc, best, lab = _tile_buffers(d, centers_t)
     inertia = 0.0
     for start in range(0, n, TILE):
         m = min(TILE, n - start)
@@ -182,11 +189,7 @@ def update_nearest_rows(X, weights, shift, centers_t, centers_norm, centers, off
         ``sum(w * min_sq_dist)`` after the update.
     """
     n, d = X.shape
-    dtype = centers_t.dtype
-    xt = np.empty((d, TILE), dtype=dtype)
-    acc = np.empty(TILE, dtype=dtype)
-    best = np.empty(TILE, dtype=dtype)
-    lab = np.empty(TILE, dtype=np.int32)
+    xt, acc, best, lab = _tile_buffers(d, centers_t)
     potential = 0.0
     for start in range(0, n, TILE):
         m = min(TILE, n - start)
