@@ -20,6 +20,7 @@ import numpy as np
 from .._config import rows_per_block
 from ._base import Accumulated, Backend, NearestState
 from ._random import row_uniforms
+from ._stats import BlockStats, block_stats, finite_and_mean_variance, merge_block_stats
 
 
 class _PreparedCenters:
@@ -174,8 +175,14 @@ class ArrayBackend(Backend):
         counts = self.xp.bincount(state.rows[1], weights=weights, minlength=n_centers)
         return self.to_host(counts).astype(np.float64)
 
+    def block_stats(self, X: Any) -> BlockStats:
+        """Count, mean, squared deviations and finiteness of ``X``, in row blocks."""
+        # Per row: a float64 copy and its deviations.
+        step = rows_per_block(2 * X.shape[1] * 8, X.shape[0])
+        return merge_block_stats(
+            [block_stats(self.xp, X[a : a + step], self.to_host) for a in range(0, X.shape[0], step)]
+        )
+
     def describe(self, X: Any, need_variance: bool = True) -> tuple[Any, bool, float]:
-        xp = self.xp
-        finite = bool(xp.isfinite(X).all())
-        variance = float(X.var(axis=0).mean()) if finite and need_variance else float("nan")
+        finite, variance = finite_and_mean_variance(self.block_stats(X))
         return X, finite, variance

@@ -24,6 +24,7 @@ import numpy as np
 from .._config import config_context
 from ._base import Accumulated, Backend, NearestState
 from ._random import row_uniforms
+from ._stats import finite_and_mean_variance, merge_block_stats
 
 
 @dataclass
@@ -89,40 +90,12 @@ def _chunk_weight_per_nearest(backend: Backend, w: Any, state: Any, n: int) -> n
     return backend.to_host(backend.xp.bincount(state[1], weights=w, minlength=n)).astype(np.float64)
 
 
+def _chunk_stats(backend: Backend, X: Any) -> tuple:
+    return _single_threaded(backend.block_stats, X)
+
+
 def _chunk_farthest(backend: Backend, X: Any, w: Any, centers: np.ndarray, m: int) -> tuple:
     return _single_threaded(backend.farthest, X, w, centers, m)
-
-
-def _chunk_stats(backend: Backend, X: Any) -> tuple[int, np.ndarray, np.ndarray, bool]:
-    """Rows, mean and sum of squared deviations per feature, and finiteness."""
-    xp = backend.xp
-    finite = bool(xp.isfinite(X).all())
-    if not finite or X.shape[0] == 0:
-        return X.shape[0], np.zeros(X.shape[1]), np.zeros(X.shape[1]), finite
-    X64 = X.astype(xp.float64)
-    mean = X64.mean(axis=0)
-    m2 = ((X64 - mean) ** 2).sum(axis=0)
-    return X.shape[0], backend.to_host(mean), backend.to_host(m2), finite
-
-
-def _merge_stats(parts: list[tuple]) -> tuple[bool, float]:
-    """Chan et al.'s pairwise merge of per-block means and squared deviations."""
-    finite = all(p[3] for p in parts)
-    if not finite:
-        return False, float("nan")
-    n, mean, m2 = 0, None, None
-    for count, block_mean, block_m2, _ in parts:
-        if count == 0:
-            continue
-        if mean is None:
-            n, mean, m2 = count, block_mean, block_m2
-            continue
-        total = n + count
-        delta = block_mean - mean
-        mean = mean + delta * (count / total)
-        m2 = m2 + block_m2 + delta**2 * (n * count / total)
-        n = total
-    return True, float((m2 / n).mean())
 
 
 class DaskBackend(Backend):
@@ -261,5 +234,5 @@ class DaskBackend(Backend):
         # checks them for NaN/inf and measures their spread.
         stats = [dask.delayed(_chunk_stats, pure=True)(self.chunk, part) for part in X.to_delayed().ravel()]
         X, *stats = dask.persist(X, *stats)
-        finite, variance = _merge_stats(list(dask.compute(*stats)))
+        finite, variance = finite_and_mean_variance(merge_block_stats(list(dask.compute(*stats))))
         return X, finite, variance

@@ -109,7 +109,7 @@ class NumpyBackend(ArrayBackend):
             from sklearn.utils.sparsefuncs import mean_variance_axis
 
             return X, True, float(mean_variance_axis(X, axis=0)[1].mean())
-        return X, True, float(np.var(X, axis=0).mean())
+        return super().describe(X, need_variance)  # in row blocks: no copy of X
 
     # --- dense: the fused numba kernels --------------------------------------
     def _sweep(

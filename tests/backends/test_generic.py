@@ -78,3 +78,14 @@ def test_kmeans_through_the_generic_path_matches_sklearn(monkeypatch):
     for init_name in ("k-means||", "k-means++", "random"):
         km = KMeans(n_clusters=3, init=init_name, random_state=0).fit(X)
         assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+
+
+def test_blocked_variance_equals_numpy(data):
+    X = data[0]
+    with config_context(working_memory=0.05):
+        _, finite, variance = KERNELS.describe(X)
+    assert finite
+    assert variance == pytest.approx(float(X.astype(np.float64).var(axis=0).mean()), rel=1e-10)
+    Y = X.copy()
+    Y[3, 2] = np.inf
+    assert GENERIC.describe(Y)[1] is False
