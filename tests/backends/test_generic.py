@@ -89,3 +89,16 @@ def test_blocked_variance_equals_numpy(data):
     Y = X.copy()
     Y[3, 2] = np.inf
     assert GENERIC.describe(Y)[1] is False
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 8, 9, 12, 16, 17, 24, 31])
+def test_kernels_agree_for_every_feature_count(d):
+    """The kernels sweep features in groups of 4 and 8: every remainder must be right."""
+    rng = np.random.RandomState(d)
+    X = rng.normal(size=(700, d)).astype(np.float32)
+    w = np.ones(700)
+    centers = rng.normal(size=(11, d))
+    np.testing.assert_array_equal(KERNELS.labels(X, centers), GENERIC.labels(X, centers))
+    a, b = KERNELS.accumulate(X, w, centers), GENERIC.accumulate(X, w, centers)
+    np.testing.assert_allclose(a.sums, b.sums, rtol=1e-9, atol=1e-9)
+    assert a.inertia == pytest.approx(b.inertia, rel=1e-9)
