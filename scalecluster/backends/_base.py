@@ -123,8 +123,13 @@ class Backend(ABC):
         ...
 
     @abstractmethod
-    def bernoulli_rows(self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int) -> np.ndarray:
+    def bernoulli_rows(
+        self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int, row_offset: int = 0
+    ) -> np.ndarray:
         """Indices of rows kept independently with probability ``min(1, scale * w * min_sq_dist)``.
+
+        ``row_offset`` is the global index of the first row of ``X`` (for a
+        chunk of a larger array): it keys the draws and is added to the result.
 
         The uniforms come from :func:`scalecluster.backends._random.row_uniforms`,
         keyed by ``(seed, stream)`` and the global row index, so the draw does

@@ -139,7 +139,7 @@ class ArrayBackend(Backend):
         xp = self.xp
         n = X.shape[0]
         if state is None:
-            min_sq, nearest = xp.full(n, xp.inf), xp.full(n, -1, dtype=xp.int64)
+            min_sq, nearest = xp.full(n, xp.inf), xp.full(n, -1, dtype=xp.int32)
         else:
             min_sq, nearest = state.rows
         prepared = _PreparedCenters(xp, centers, X.dtype)
@@ -147,25 +147,46 @@ class ArrayBackend(Backend):
             lab, d2 = self._nearest_block(X[start:stop], prepared)
             closer = d2 < min_sq[start:stop]
             min_sq[start:stop] = xp.where(closer, d2, min_sq[start:stop])
-            nearest[start:stop] = xp.where(closer, lab.astype(xp.int64) + offset, nearest[start:stop])
+            nearest[start:stop] = xp.where(closer, lab + offset, nearest[start:stop])
         return NearestState((min_sq, nearest), float((weights * min_sq).sum()))
+
+    def _row_ranges(self, n: int, bytes_per_row: int) -> list[tuple[int, int]]:
+        step = rows_per_block(bytes_per_row, n)
+        return [(start, min(start + step, n)) for start in range(0, n, step)]
 
     def sample_rows(
         self, X: Any, weights: Any, state: NearestState | None, size: int, rng: np.random.RandomState
     ) -> np.ndarray:
+        # Two levels, so that no temporary has a value per row: the total of
+        # each row block, then a cumulative sum inside the blocks drawn from.
         xp = self.xp
-        values = weights if state is None else weights * state.rows[0]
-        cumulative = xp.cumsum(values)
-        total = float(cumulative[-1])
-        targets = xp.asarray(rng.uniform(size=size) * total)
-        picks = xp.searchsorted(cumulative, targets, side="right")
-        return np.minimum(self.to_host(picks), X.shape[0] - 1).astype(np.int64)
+        ranges = self._row_ranges(X.shape[0], 3 * 8)
 
-    def bernoulli_rows(self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int) -> np.ndarray:
+        def values(start: int, stop: int) -> Any:
+            w = weights[start:stop]
+            return w if state is None else w * state.rows[0][start:stop]
+
+        cumulative = np.cumsum([float(values(a, b).sum()) for a, b in ranges])
+        targets = rng.uniform(size=size) * cumulative[-1]
+        which = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(ranges) - 1)
+        picks = np.empty(size, dtype=np.int64)
+        for i in np.unique(which):
+            start, stop = ranges[i]
+            local = targets[which == i] - (cumulative[i - 1] if i > 0 else 0.0)
+            found = self.to_host(xp.searchsorted(xp.cumsum(values(start, stop)), xp.asarray(local), side="right"))
+            picks[which == i] = start + np.minimum(found, stop - start - 1)
+        return picks
+
+    def bernoulli_rows(
+        self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int, row_offset: int = 0
+    ) -> np.ndarray:
         xp = self.xp
-        u = xp.asarray(row_uniforms(seed, stream, 0, X.shape[0]))
-        keep = u < scale * weights * state.rows[0]
-        return self.to_host(xp.nonzero(keep)[0]).astype(np.int64)
+        kept = []
+        for start, stop in self._row_ranges(X.shape[0], 3 * 8):
+            u = xp.asarray(row_uniforms(seed, stream, row_offset + start, row_offset + stop))
+            keep = u < scale * weights[start:stop] * state.rows[0][start:stop]
+            kept.append(self.to_host(xp.nonzero(keep)[0]).astype(np.int64) + row_offset + start)
+        return np.concatenate(kept)
 
     def take_rows(self, X: Any, indices: np.ndarray) -> np.ndarray:
         rows = X[self.xp.asarray(indices)]

@@ -23,7 +23,6 @@ import numpy as np
 
 from .._config import config_context
 from ._base import Accumulated, Backend, NearestState
-from ._random import row_uniforms
 from ._stats import finite_and_mean_variance, merge_block_stats
 
 
@@ -75,11 +74,10 @@ def _chunk_sample(backend: Backend, w: Any, state: Any, targets: np.ndarray) -> 
     return np.minimum(picks, len(values) - 1)
 
 
-def _chunk_bernoulli(backend: Backend, w: Any, state: Any, scale: float, seed: int, stream: int, start: int) -> np.ndarray:
-    xp = backend.xp
-    u = xp.asarray(row_uniforms(seed, stream, start, start + len(w)))
-    keep = u < scale * w * state[0]
-    return backend.to_host(xp.nonzero(keep)[0]).astype(np.int64) + start
+def _chunk_bernoulli(
+    backend: Backend, X: Any, w: Any, state: Any, scale: float, seed: int, stream: int, start: int
+) -> np.ndarray:
+    return backend.bernoulli_rows(X, w, NearestState(state[:2], 0.0), scale, seed, stream, row_offset=start)
 
 
 def _chunk_take(backend: Backend, X: Any, local: np.ndarray) -> np.ndarray:
@@ -200,11 +198,16 @@ class DaskBackend(Backend):
             picks[which == i] = local_picks + blocks[i].start
         return picks
 
-    def bernoulli_rows(self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int) -> np.ndarray:
+    def bernoulli_rows(
+        self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int, row_offset: int = 0
+    ) -> np.ndarray:
         blocks = self._blocks(X, weights)
         fn = dask.delayed(_chunk_bernoulli, pure=True)
         parts = dask.compute(
-            *[fn(self.chunk, b.weights, s, scale, seed, stream, b.start) for b, s in zip(blocks, state.rows)]
+            *[
+                fn(self.chunk, b.X, b.weights, s, scale, seed, stream, row_offset + b.start)
+                for b, s in zip(blocks, state.rows)
+            ]
         )
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 

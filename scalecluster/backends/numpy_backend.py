@@ -160,7 +160,7 @@ class NumpyBackend(ArrayBackend):
             return super().update_nearest(X, weights, state, centers, offset)
         n = X.shape[0]
         if state is None:
-            min_sq, nearest = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+            min_sq, nearest = np.full(n, np.inf), np.full(n, -1, dtype=np.int32)
         else:
             min_sq, nearest = state.rows
         kc = _KernelCenters(centers, X.dtype)
