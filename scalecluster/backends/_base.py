@@ -148,12 +148,13 @@ class Backend(ABC):
         ...
 
     @abstractmethod
-    def describe(self, X: Any, need_variance: bool = True) -> tuple[Any, bool, float]:
-        """Persist ``X`` and, in the same pass, check it and measure its spread.
+    def describe(self, X: Any, weights: Any, need_variance: bool = True) -> tuple[Any, Any, bool, float]:
+        """Persist ``X`` and its weights and, in the same pass, check ``X`` and measure its spread.
 
-        Returns ``(X, all_finite, mean_variance)``: the (persisted) data,
-        whether every value is finite, and the mean over features of the
-        per-feature variance (what ``tol`` is scaled by).  On Dask this is the
-        pass that loads the data: the NaN check costs no pass of its own.
+        Returns ``(X, weights, all_finite, mean_variance)``: the (persisted)
+        data and weights, whether every value of ``X`` is finite, and the mean
+        over features of the per-feature variance (what ``tol`` is scaled by).
+        On Dask this is the pass that loads the data: the NaN check costs no
+        pass of its own.
         """
         ...

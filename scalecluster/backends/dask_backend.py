@@ -41,6 +41,10 @@ def _single_threaded(fn: Any, *args: Any) -> Any:
         return fn(*args)
 
 
+def _ones_for_rows(X: Any, backend: Backend) -> Any:
+    return backend.ones(X)
+
+
 def _accumulate_chunk(backend: Backend, X: Any, w: Any, centers: np.ndarray, want_inertia: bool) -> Accumulated:
     return _single_threaded(backend.accumulate, X, w, centers, want_inertia)
 
@@ -116,8 +120,10 @@ class DaskBackend(Backend):
         return self.chunk.from_host(a)
 
     def ones(self, X: Any) -> Any:
+        # Made from X's chunks, so each block of weights is born (and persisted)
+        # where its rows live.
         meta = self.xp.ones(0, dtype=self.xp.float64)
-        return da.ones(X.shape[0], chunks=(X.chunks[0],), dtype=np.float64, meta=meta)
+        return X.map_blocks(_ones_for_rows, self.chunk, drop_axis=1, dtype=np.float64, meta=meta)
 
     def _blocks(self, X: Any, weights: Any) -> list[_Block]:
         x_parts = X.to_delayed().ravel()
@@ -129,7 +135,8 @@ class DaskBackend(Backend):
 
     # --- the hot operations --------------------------------------------------
     def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
-        fn = dask.delayed(_accumulate_chunk, pure=True)
+        # pure=False: random task names, so the arguments are not hashed every iteration.
+        fn = dask.delayed(_accumulate_chunk, pure=False)
         blocks = self._blocks(X, weights)
         parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers, want_inertia) for b in blocks])
         total = Accumulated(parts[0].sums.copy(), parts[0].weight_sums.copy(), parts[0].inertia)
@@ -232,10 +239,10 @@ class DaskBackend(Backend):
         parts = dask.compute(*[fn(self.chunk, w, s, n_centers) for w, s in zip(w_parts, state.rows)])
         return np.sum(parts, axis=0)
 
-    def describe(self, X: Any, need_variance: bool = True) -> tuple[Any, bool, float]:
-        # One graph run loads (persists) the chunks and, in the same pass,
-        # checks them for NaN/inf and measures their spread.
+    def describe(self, X: Any, weights: Any, need_variance: bool = True) -> tuple[Any, Any, bool, float]:
+        # One graph run loads (persists) the chunks and their weights and, in
+        # the same pass, checks them for NaN/inf and measures their spread.
         stats = [dask.delayed(_chunk_stats, pure=True)(self.chunk, part) for part in X.to_delayed().ravel()]
-        X, *stats = dask.persist(X, *stats)
+        X, weights, *stats = dask.persist(X, weights, *stats)
         finite, variance = finite_and_mean_variance(merge_block_stats(list(dask.compute(*stats))))
-        return X, finite, variance
+        return X, weights, finite, variance

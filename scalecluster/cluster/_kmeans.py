@@ -221,7 +221,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         explicit = self._explicit_init(n_features, X.dtype)
         n_init = self._resolved_n_init(explicit)
 
-        X, finite, variance = backend.describe(X, need_variance=self.tol > 0)
+        X, weights, finite, variance = backend.describe(X, weights, need_variance=self.tol > 0)
         if not finite:
             raise ValueError("Input X contains NaN or infinity.")
         tol = self.tol * variance if self.tol > 0 else 0.0
