@@ -32,6 +32,16 @@ class Accumulated:
     weight_sums: np.ndarray  #: (k,) float64, ``sum(w)`` per centre
     inertia: float  #: ``sum(w * ||x - nearest centre||^2)``
 
+    @classmethod
+    def total(cls, parts: "list[Accumulated]") -> "Accumulated":
+        """The sum of several sweeps' results, added in the order given."""
+        out = cls(parts[0].sums.copy(), parts[0].weight_sums.copy(), parts[0].inertia)
+        for part in parts[1:]:
+            out.sums += part.sums
+            out.weight_sums += part.weight_sums
+            out.inertia += part.inertia
+        return out
+
 
 @dataclass
 class NearestState:

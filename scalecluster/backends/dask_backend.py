@@ -14,6 +14,7 @@ task per worker thread, and nesting thread pools would oversubscribe cores.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,19 @@ class _Block:
     weights: Any  # Delayed chunk
 
 
+def _active_distributed_client() -> Any:
+    """The ``distributed.Client`` that Dask computes with now, if any (never imports distributed)."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError:
+        return None
+    return client if dask.base.get_scheduler() == client.get else None
+
+
 def _single_threaded(fn: Any, *args: Any) -> Any:
     with config_context(n_threads=1):
         return fn(*args)
@@ -45,8 +59,10 @@ def _ones_for_rows(X: Any, backend: Backend) -> Any:
     return backend.ones(X)
 
 
-def _accumulate_chunk(backend: Backend, X: Any, w: Any, centers: np.ndarray, want_inertia: bool) -> Accumulated:
-    return _single_threaded(backend.accumulate, X, w, centers, want_inertia)
+def _accumulate_blocks(backend: Backend, Xs: list, ws: list, centers: np.ndarray, want_inertia: bool) -> Accumulated:
+    return Accumulated.total(
+        [_single_threaded(backend.accumulate, X, w, centers, want_inertia) for X, w in zip(Xs, ws)]
+    )
 
 
 def _labels_chunk(X: Any, centers: np.ndarray, backend: Backend) -> Any:
@@ -134,17 +150,31 @@ class DaskBackend(Backend):
         ]
 
     # --- the hot operations --------------------------------------------------
+    def _block_groups(self, blocks: list[_Block]) -> list[list[_Block]]:
+        """Blocks grouped so that one task can sweep each group where it lives.
+
+        On a distributed cluster every task costs a scheduler round of a few
+        milliseconds, so one task per worker sweeps all the blocks that worker
+        holds.  Other schedulers run one task per block.
+        """
+        client = _active_distributed_client()
+        if client is None:
+            return [[b] for b in blocks]
+        who_has = client.who_has([b.X for b in blocks])
+        groups: dict[str, list[_Block]] = {}
+        for b in blocks:
+            holders = who_has.get(b.X.key) or who_has.get(str(b.X.key)) or ("",)
+            groups.setdefault(sorted(holders)[0], []).append(b)
+        return list(groups.values())
+
     def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
         # pure=False: random task names, so the arguments are not hashed every iteration.
-        fn = dask.delayed(_accumulate_chunk, pure=False)
-        blocks = self._blocks(X, weights)
-        parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers, want_inertia) for b in blocks])
-        total = Accumulated(parts[0].sums.copy(), parts[0].weight_sums.copy(), parts[0].inertia)
-        for part in parts[1:]:
-            total.sums += part.sums
-            total.weight_sums += part.weight_sums
-            total.inertia += part.inertia
-        return total
+        fn = dask.delayed(_accumulate_blocks, pure=False)
+        groups = self._block_groups(self._blocks(X, weights))
+        parts = dask.compute(
+            *[fn(self.chunk, [b.X for b in g], [b.weights for b in g], centers, want_inertia) for g in groups]
+        )
+        return Accumulated.total(list(parts))
 
     def assign(self, X: Any, weights: Any, centers: np.ndarray) -> tuple[Any, Accumulated]:
         # The labels stay lazy; the sums take one pass.

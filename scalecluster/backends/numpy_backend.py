@@ -129,13 +129,7 @@ class NumpyBackend(ArrayBackend):
             )
             return Accumulated(sums, weight_sums, inertia)
 
-        parts = _run_ranges(X.shape[0], work)
-        total = Accumulated(parts[0].sums, parts[0].weight_sums, parts[0].inertia)
-        for part in parts[1:]:
-            total.sums += part.sums
-            total.weight_sums += part.weight_sums
-            total.inertia += part.inertia
-        return (labels if want_labels else None), total
+        return (labels if want_labels else None), Accumulated.total(_run_ranges(X.shape[0], work))
 
     def labels(self, X: Any, centers: np.ndarray) -> Any:
         if sp.issparse(X):
