@@ -31,8 +31,13 @@ import numpy as np
 #: the CPU, not of the data, so a constant; memory use per call is a few tiles.
 TILE = 256
 
+#: LLVM may fuse multiply-adds and reorder sums, but not assume away NaN or
+#: infinity: the running minimum starts at +inf.  These flags apply to every
+#: kernel, since ``inline="always"`` helpers take the flags of their caller.
+FAST = {"contract", "reassoc", "nsz", "arcp"}
 
-@numba.njit(inline="always", fastmath=True)
+
+@numba.njit(inline="always", fastmath=FAST)
 def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab):
     """Fill ``lab[:m]`` with the nearest centre of rows ``start .. start + m``."""
     d = X.shape[1]
@@ -124,7 +129,7 @@ def _exact_sq_dist(X, i, centers, j):
     return s
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
 def assign_rows(
     X, weights, shift, centers_t, centers_norm, centers, labels, sums, weight_sums, want_labels, want_sums, want_inertia
 ):
@@ -175,7 +180,7 @@ def assign_rows(
     return inertia
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
 def update_nearest_rows(X, weights, shift, centers_t, centers_norm, centers, offset, min_sq_dist, nearest):
     """Lower each row's distance to its nearest centre using new centres.
 
