@@ -38,7 +38,7 @@ FAST = {"contract", "reassoc", "nsz", "arcp"}
 
 
 @numba.njit(inline="always", fastmath=FAST)
-def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab):
+def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab, best_next, lab_next):
     """Fill ``lab[:m]`` with the nearest centre of rows ``start .. start + m``."""
     d = X.shape[1]
     k = centers_t.shape[1]
@@ -98,23 +98,33 @@ def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, la
             for r in range(TILE):
                 acc[r] += a0 * x0[r]
             f += 1
-        # Written as selects, not an `if`: a branch here becomes masked stores,
-        # which are slow on some CPUs; selects become blends.
+        # The running argmin reads one pair of buffers and writes the other.
+        # Written in place, "keep the old value" lets LLVM turn the store into
+        # a masked store, which is very slow on some CPUs (AMD Zen); into a
+        # different buffer it stays a blend and a plain store.
         for r in range(TILE):
             a = acc[r]
             b = best[r]
             better = a < b
-            best[r] = a if better else b
-            lab[r] = j if better else lab[r]
+            best_next[r] = a if better else b
+            lab_next[r] = j if better else lab[r]
+        best, best_next = best_next, best
+        lab, lab_next = lab_next, lab
+    if k % 2 == 1:  # the result is in the caller's second pair: copy it back
+        for r in range(TILE):
+            best_next[r] = best[r]
+            lab_next[r] = lab[r]
 
 
 @numba.njit(inline="always")
 def _tile_buffers(d, centers_t):
-    """Scratch space of one tile: transposed rows, running and best scores, labels."""
+    """Scratch space of one tile: transposed rows, running scores, two (best, label) pairs."""
     dtype = centers_t.dtype
     return (
         np.empty((d, TILE), dtype=dtype),
         np.empty(TILE, dtype=dtype),
+        np.empty(TILE, dtype=dtype),
+        np.empty(TILE, dtype=np.int32),
         np.empty(TILE, dtype=dtype),
         np.empty(TILE, dtype=np.int32),
     )
@@ -160,11 +170,11 @@ def assign_rows(
         ``sum(w * ||x - c_label||^2)`` over the rows.
     """
     n, d = X.shape
-    xt, acc, best, lab = _tile_buffers(d, centers_t)
+    xt, acc, best, lab, best_next, lab_next = _tile_buffers(d, centers_t)
     inertia = 0.0
     for start in range(0, n, TILE):
         m = min(TILE, n - start)
-        _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab)
+        _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab, best_next, lab_next)
         for r in range(m):
             i = start + r
             j = lab[r]
@@ -194,11 +204,11 @@ def update_nearest_rows(X, weights, shift, centers_t, centers_norm, centers, off
         ``sum(w * min_sq_dist)`` after the update.
     """
     n, d = X.shape
-    xt, acc, best, lab = _tile_buffers(d, centers_t)
+    xt, acc, best, lab, best_next, lab_next = _tile_buffers(d, centers_t)
     potential = 0.0
     for start in range(0, n, TILE):
         m = min(TILE, n - start)
-        _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab)
+        _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab, best_next, lab_next)
         for r in range(m):
             i = start + r
             d2 = _exact_sq_dist(X, i, centers, lab[r])
