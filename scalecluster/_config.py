@@ -92,6 +92,11 @@ def effective_n_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Cap for blocks of element-wise work (statistics, sampling): beyond this many
+#: rows a block runs no faster, it only holds more memory.
+ELEMENTWISE_MAX_ROWS = 1 << 16
+
+
 def rows_per_block(bytes_per_row: float, n_rows: int, *, max_rows: int | None = None) -> int:
     """Rows in one block so that its temporaries fit the working-memory budget.
 

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._config import rows_per_block
+from .._config import ELEMENTWISE_MAX_ROWS, rows_per_block
 from ._base import Accumulated, Backend, NearestState
 from ._random import row_uniforms
 from ._stats import BlockStats, block_stats, finite_and_mean_variance, merge_block_stats
@@ -124,8 +124,10 @@ class ArrayBackend(Backend):
         return out
 
     def farthest(self, X: Any, weights: Any, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        xp = self.xp
         min_sq, nearest = self.update_nearest(X, weights, None, centers, 0).rows
-        order = self.xp.argsort(-min_sq, kind="stable")[:m]
+        far = xp.argpartition(-min_sq, m - 1)[:m] if m < X.shape[0] else xp.arange(X.shape[0])
+        order = far[xp.argsort(-min_sq[far], kind="stable")]
         return (
             self.take_rows(X, self.to_host(order)),
             self.to_host(nearest[order]),
@@ -151,7 +153,7 @@ class ArrayBackend(Backend):
         return NearestState((min_sq, nearest), float((weights * min_sq).sum()))
 
     def _row_ranges(self, n: int, bytes_per_row: int) -> list[tuple[int, int]]:
-        step = rows_per_block(bytes_per_row, n)
+        step = rows_per_block(bytes_per_row, n, max_rows=ELEMENTWISE_MAX_ROWS)
         return [(start, min(start + step, n)) for start in range(0, n, step)]
 
     def sample_rows(
@@ -199,7 +201,7 @@ class ArrayBackend(Backend):
     def block_stats(self, X: Any) -> BlockStats:
         """Count, mean, squared deviations and finiteness of ``X``, in row blocks."""
         # Per row: a float64 copy and its deviations.
-        step = rows_per_block(2 * X.shape[1] * 8, X.shape[0])
+        step = rows_per_block(2 * X.shape[1] * 8, X.shape[0], max_rows=ELEMENTWISE_MAX_ROWS)
         return merge_block_stats(
             [block_stats(self.xp, X[a : a + step], self.to_host) for a in range(0, X.shape[0], step)]
         )

@@ -117,7 +117,12 @@ def _chunk_farthest(backend: Backend, X: Any, w: Any, centers: np.ndarray, m: in
 
 
 class DaskBackend(Backend):
-    """Dask arrays whose chunks belong to ``chunk_backend`` (NumPy or CuPy)."""
+    """Dask arrays whose chunks belong to ``chunk_backend`` (NumPy or CuPy).
+
+    Tasks are built with ``pure=False``: fresh names every time, so arguments
+    are not hashed on every iteration, and two calls with equal arguments never
+    share (and race for) a result on a distributed cluster.
+    """
 
     lazy = True
 
@@ -168,7 +173,6 @@ class DaskBackend(Backend):
         return list(groups.values())
 
     def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
-        # pure=False: random task names, so the arguments are not hashed every iteration.
         fn = dask.delayed(_accumulate_blocks, pure=False)
         groups = self._block_groups(self._blocks(X, weights))
         parts = dask.compute(
@@ -190,7 +194,7 @@ class DaskBackend(Backend):
         return X.map_blocks(_distances_chunk, centers, self.chunk, chunks=(X.chunks[0], (k,)), dtype=X.dtype, meta=meta)
 
     def farthest(self, X: Any, weights: Any, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        fn = dask.delayed(_chunk_farthest, pure=True)
+        fn = dask.delayed(_chunk_farthest, pure=False)
         blocks = self._blocks(X, weights)
         parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers, m) for b in blocks])
         rows = np.concatenate([p[0] for p in parts])
@@ -205,7 +209,7 @@ class DaskBackend(Backend):
     def update_nearest(
         self, X: Any, weights: Any, state: NearestState | None, centers: np.ndarray, offset: int
     ) -> NearestState:
-        fn = dask.delayed(_update_nearest_chunk, pure=True, nout=3)
+        fn = dask.delayed(_update_nearest_chunk, pure=False, nout=3)
         blocks = self._blocks(X, weights)
         previous = [None] * len(blocks) if state is None else state.rows
         results = [fn(self.chunk, b.X, b.weights, p, centers, offset) for b, p in zip(blocks, previous)]
@@ -239,7 +243,7 @@ class DaskBackend(Backend):
         self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int, row_offset: int = 0
     ) -> np.ndarray:
         blocks = self._blocks(X, weights)
-        fn = dask.delayed(_chunk_bernoulli, pure=True)
+        fn = dask.delayed(_chunk_bernoulli, pure=False)
         parts = dask.compute(
             *[
                 fn(self.chunk, b.X, b.weights, s, scale, seed, stream, row_offset + b.start)
@@ -265,14 +269,14 @@ class DaskBackend(Backend):
 
     def weight_per_nearest(self, weights: Any, state: NearestState, n_centers: int) -> np.ndarray:
         w_parts = weights.to_delayed().ravel()
-        fn = dask.delayed(_chunk_weight_per_nearest, pure=True)
+        fn = dask.delayed(_chunk_weight_per_nearest, pure=False)
         parts = dask.compute(*[fn(self.chunk, w, s, n_centers) for w, s in zip(w_parts, state.rows)])
         return np.sum(parts, axis=0)
 
     def describe(self, X: Any, weights: Any, need_variance: bool = True) -> tuple[Any, Any, bool, float]:
         # One graph run loads (persists) the chunks and their weights and, in
         # the same pass, checks them for NaN/inf and measures their spread.
-        stats = [dask.delayed(_chunk_stats, pure=True)(self.chunk, part) for part in X.to_delayed().ravel()]
+        stats = [dask.delayed(_chunk_stats, pure=False)(self.chunk, part) for part in X.to_delayed().ravel()]
         X, weights, *stats = dask.persist(X, weights, *stats)
         finite, variance = finite_and_mean_variance(merge_block_stats(list(dask.compute(*stats))))
         return X, weights, finite, variance
