@@ -8,6 +8,7 @@ Run from the repository root (see ``benchmarks/README.md``)::
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 import os
 import platform
@@ -19,8 +20,10 @@ import pytest
 
 #: Sizes and repeat counts of each profile; ``regular`` gives the published numbers.
 PROFILES = {
-    "fast": dict(n_samples=100_000, chunk_rows=10_000, rounds=3, dask_rounds=2, memory_rounds=1, gemm_n=2000),
-    "regular": dict(n_samples=1_000_000, chunk_rows=100_000, rounds=5, dask_rounds=3, memory_rounds=3, gemm_n=4000),
+    "fast": dict(n_samples=100_000, chunk_rows=10_000, rounds=3, gemm_n=2000,
+                 dask_rounds=1, dask_max_iter=10, memory_rounds=1),
+    "regular": dict(n_samples=1_000_000, chunk_rows=100_000, rounds=5, gemm_n=4000,
+                    dask_rounds=3, dask_max_iter=50, memory_rounds=3),
 }
 N_FEATURES = 16
 N_BLOBS = 16
@@ -49,6 +52,30 @@ def pytest_benchmark_generate_commit_info(config):
 
 def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["scalecluster"] = collect_machine_info()
+
+
+def source_fingerprint() -> str:
+    """SHA-256 of scalecluster's Python sources: which code the numbers belong to."""
+    import scalecluster
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(scalecluster.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_FINGERPRINT_AT_START: list[str] = []
+
+
+def pytest_sessionstart(session):
+    _FINGERPRINT_AT_START.append(source_fingerprint())
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FINGERPRINT_AT_START and source_fingerprint() != _FINGERPRINT_AT_START[0]:
+        terminalreporter.write_line(
+            "WARNING: scalecluster's sources changed during the run; these numbers mix versions.", red=True
+        )
 
 
 def _cpu_model() -> str:
@@ -84,6 +111,7 @@ def collect_machine_info() -> dict:
 
     info = {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "scalecluster_source_sha256": _FINGERPRINT_AT_START[0] if _FINGERPRINT_AT_START else source_fingerprint(),
         "cpu_model": _cpu_model(),
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),

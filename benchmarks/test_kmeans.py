@@ -11,6 +11,7 @@ asserts on time.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,7 +24,6 @@ import pytest
 from scalecluster import KMeans
 
 LLOYD_MAX_ITER = 20
-DASK_MAX_ITER = 50
 WARMUP_ROWS = 20_000
 
 
@@ -95,8 +95,24 @@ def compare(row: dict, key_prefix: tuple, peers: list[str], scoreboard: dict) ->
             row[f"max_center_diff_vs_{peer}"] = float(np.abs(row["centers"] - ref["centers"]).max())
 
 
+def paired_ratio(fn: Callable[[], Fit], peer: Callable[[], Fit], rounds: int) -> float:
+    """Median over rounds of (seconds per iteration of ``fn``) / (that of ``peer``), run back to back.
+
+    Pairs share the machine's state of the moment, so the ratio is steadier
+    than a ratio of medians taken minutes apart on a shared machine.
+    """
+    ratios = []
+    for _ in range(rounds):
+        (ta, fa), (tb, fb) = measure(fn, 1), measure(peer, 1)
+        ratios.append((ta / fa.n_iter) / (tb / fb.n_iter))
+    return float(np.median(ratios))
+
+
 def publish(benchmark: Any, row: dict) -> None:
+    """Copy ``row`` into ``extra_info``, with the load average (the machine may be shared)."""
     benchmark.extra_info.update({k: v for k, v in row.items() if k != "centers"})
+    if hasattr(os, "getloadavg"):
+        benchmark.extra_info["loadavg_1min_after"] = os.getloadavg()[0]
 
 
 # --------------------------------------------------------------------- GEMM
@@ -183,6 +199,12 @@ def test_numpy_lloyd(benchmark, impl, k, blobs, init_centers, profile, scoreboar
         scoreboard[("numpy", k, "sklearn")] = _numpy_row("sklearn", k, blobs, init, profile, scoreboard)
     row = _numpy_row(impl, k, blobs, init, profile, scoreboard, benchmark)
     compare(row, ("numpy", k), NUMPY_IMPLS[: NUMPY_IMPLS.index(impl)], scoreboard)
+    if impl == "scalecluster":
+        row["paired_ratio_s_per_iter_vs_sklearn"] = paired_ratio(
+            lambda: fit_numpy(impl, blobs, init, LLOYD_MAX_ITER),
+            lambda: fit_numpy("sklearn", blobs, init, LLOYD_MAX_ITER),
+            profile["rounds"],
+        )
     scoreboard[("numpy", k, impl)] = row
     publish(benchmark, row)
 
@@ -213,18 +235,20 @@ def fit_dask(impl: str, X: Any, Xnp: np.ndarray, init: Any, max_iter: int, k: in
 @pytest.mark.parametrize("init", ["k-means||", "array"])
 @pytest.mark.parametrize("impl", DASK_IMPLS)
 def test_dask_fit(benchmark, impl, init, blobs, dask_blobs, init_centers, profile, scoreboard):
-    """Dask backend vs dask-ml on a 2-worker LocalCluster, k=16, max_iter=50, tol=0, total fit time."""
+    """Dask backend vs dask-ml on a 2-worker LocalCluster, k=16, tol=0, total fit time (init included)."""
     _require(impl)
     benchmark.group = f"dask fit k=16 init={init}"
     centers0 = init if init == "k-means||" else init_centers(16)
+    max_iter = profile["dask_max_iter"]
 
     def row_of(name: str, bench: Any = None) -> dict:
-        fit_dask(name, dask_blobs, blobs, centers0, 1)  # warm-up: JIT and imports on the workers
+        fit_dask(name, dask_blobs, blobs, init_centers(16), 1)  # warm-up: JIT and imports on the workers
         seconds, fit = measure(
-            lambda: fit_dask(name, dask_blobs, blobs, centers0, DASK_MAX_ITER), profile["dask_rounds"], bench
+            lambda: fit_dask(name, dask_blobs, blobs, centers0, max_iter), profile["dask_rounds"], bench
         )
         return {
             "impl": name, "init": init, "k": 16, "n_samples": len(blobs), "chunk_rows": profile["chunk_rows"],
+            "max_iter": max_iter,
             "same_init": init == "array", "seconds": seconds, "n_iter": fit.n_iter,
             "s_per_iter": seconds / fit.n_iter, "inertia_reported": fit.inertia,
             "inertia_f64": inertia64(blobs, fit.centers), "centers": fit.centers,
