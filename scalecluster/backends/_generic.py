@@ -124,15 +124,20 @@ class ArrayBackend(Backend):
         return out
 
     def farthest(self, X: Any, weights: Any, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Row block by row block, keeping the m farthest of each: the per-row
+        # distances of the whole data are never held at once.
         xp = self.xp
-        min_sq, nearest = self.update_nearest(X, weights, None, centers, 0).rows
-        far = xp.argpartition(-min_sq, m - 1)[:m] if m < X.shape[0] else xp.arange(X.shape[0])
-        order = far[xp.argsort(-min_sq[far], kind="stable")]
-        return (
-            self.take_rows(X, self.to_host(order)),
-            self.to_host(nearest[order]),
-            self.to_host(weights[order]),
-        )
+        index, dist, owner = [], [], []
+        for start, stop in self._row_ranges(X.shape[0], 3 * 8):
+            min_sq, nearest = self.update_nearest(X[start:stop], weights[start:stop], None, centers, 0).rows
+            far = xp.argpartition(-min_sq, m - 1)[:m] if m < stop - start else xp.arange(stop - start)
+            index.append(self.to_host(far) + start)
+            dist.append(self.to_host(min_sq[far]))
+            owner.append(self.to_host(nearest[far]))
+        index, dist, owner = np.concatenate(index), np.concatenate(dist), np.concatenate(owner)
+        order = np.lexsort((index, -dist))[:m]  # farthest first; ties by row order
+        chosen = index[order]
+        return self.take_rows(X, chosen), owner[order], self.to_host(weights[xp.asarray(chosen)])
 
     # --- seeding -----------------------------------------------------------------
     def update_nearest(
