@@ -1,0 +1,238 @@
+"""Choosing k for KMeans and eps for DBSCAN: the analysts' sweeps, at scale.
+
+* :func:`k_sweep` fits KMeans for each k and tabulates inertia (elbow),
+  silhouette (sampled, with its interval), Davies–Bouldin and
+  Calinski–Harabasz; it suggests the k with the best silhouette.
+* :func:`suggest_eps` computes the k-distance curve (distance of sampled rows
+  to their ``min_samples``-th nearest row in the whole data, in one blocked
+  pass) and returns the distance at its knee.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Integral
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+
+from .._config import rows_per_block
+from .._validation import check_X
+from ._indices import calinski_harabasz_score, davies_bouldin_score
+from ._inputs import _MetricInput
+from ._silhouette import silhouette_score
+
+_METRICS = ("inertia", "silhouette", "davies_bouldin", "calinski_harabasz")
+
+
+@dataclass
+class KSweep:
+    """Result of :func:`k_sweep`."""
+
+    table: Any  #: pandas DataFrame, one row per k
+    suggested_k: int
+    rule: str
+    models: dict = field(default_factory=dict)  #: fitted estimator per k
+
+    def plot(self, axes: Any = None) -> Any:
+        """Elbow, silhouette (with its interval) and Davies–Bouldin panels (needs matplotlib)."""
+        import matplotlib.pyplot as plt
+
+        panels = [m for m in ("inertia", "silhouette", "davies_bouldin") if m in self.table]
+        if axes is None:
+            _, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
+            axes = axes[0]
+        for ax, name in zip(axes, panels):
+            ax.plot(self.table["k"], self.table[name], marker="o")
+            if name == "silhouette" and "silhouette_low" in self.table:
+                ax.fill_between(self.table["k"], self.table["silhouette_low"], self.table["silhouette_high"], alpha=0.25)
+            ax.axvline(self.suggested_k, color="grey", linestyle="--", linewidth=1)
+            ax.set_xlabel("k")
+            ax.set_title(name.replace("_", " "))
+        return axes
+
+
+def k_sweep(
+    X: Any,
+    k_values: Sequence[int],
+    *,
+    estimator: Any = None,
+    metrics: Sequence[str] = _METRICS,
+    sample_size: int | None = 10_000,
+    random_state: Any = 0,
+) -> KSweep:
+    """Fit KMeans for every k and tabulate the quality of each clustering.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        NumPy, CuPy or Dask (persisted once, then reused for every k).
+    k_values : sequence of int
+        Each at least 2 and below ``n_samples``.
+    estimator : KMeans-like, default=None
+        Cloned for each k with ``n_clusters=k``; ``scalecluster.KMeans`` by default.
+    metrics : sequence of str, default=all
+        Among "inertia", "silhouette", "davies_bouldin", "calinski_harabasz".
+    sample_size : int or None, default=10000
+        Rows for the sampled silhouette (``None``: exact, O(n²)); capped at n.
+    random_state : int, RandomState instance or None, default=0
+
+    Returns
+    -------
+    KSweep
+        ``table`` (pandas DataFrame), ``suggested_k`` and the ``rule`` used.
+    """
+    import pandas as pd
+
+    from ..cluster import KMeans
+
+    unknown = set(metrics) - set(_METRICS)
+    if unknown:
+        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose among {list(_METRICS)}.")
+    ks = list(k_values)
+    if not ks or any(isinstance(k, bool) or not isinstance(k, (Integral, np.integer)) or k < 2 for k in ks):
+        raise ValueError(f"k_values must be ints of at least 2; got {ks!r}.")
+    backend, X = check_X(_MetricInput(), X, reset=True)
+    if max(ks) >= X.shape[0]:
+        raise ValueError(f"k_values must be below n_samples={X.shape[0]}; got {max(ks)}.")
+    if backend.lazy:
+        X = X.persist()
+    rng = check_random_state(random_state)
+    base = estimator if estimator is not None else KMeans(random_state=rng.randint(2**31))
+    rows, models = [], {}
+    for k in ks:
+        model = clone(base).set_params(n_clusters=k).fit(X)
+        labels = model.labels_
+        row: dict[str, Any] = {"k": k}
+        if "inertia" in metrics:
+            row["inertia"] = float(model.inertia_)
+        if "silhouette" in metrics:
+            size = None if sample_size is None else min(sample_size, X.shape[0])
+            value, (low, high) = silhouette_score(X, labels, sample_size=size, random_state=rng, return_interval=True)
+            row.update(silhouette=value, silhouette_low=low, silhouette_high=high)
+        if "davies_bouldin" in metrics:
+            row["davies_bouldin"] = davies_bouldin_score(X, labels)
+        if "calinski_harabasz" in metrics:
+            row["calinski_harabasz"] = calinski_harabasz_score(X, labels)
+        rows.append(row)
+        models[k] = model
+    table = pd.DataFrame(rows)
+    if "silhouette" in table:
+        best, rule = int(table.loc[table["silhouette"].idxmax(), "k"]), "highest mean silhouette"
+    elif "davies_bouldin" in table:
+        best, rule = int(table.loc[table["davies_bouldin"].idxmin(), "k"]), "lowest Davies–Bouldin index"
+    elif "calinski_harabasz" in table:
+        best, rule = int(table.loc[table["calinski_harabasz"].idxmax(), "k"]), "highest Calinski–Harabasz index"
+    else:
+        best, rule = _knee(np.asarray(ks, float), table["inertia"].to_numpy()), "knee of the inertia curve"
+        best = int(ks[best])
+    return KSweep(table, best, rule, models)
+
+
+def _knee(x: np.ndarray, y: np.ndarray) -> int:
+    """Index of the point farthest from the chord joining the ends (Kneedle-like)."""
+    if len(x) < 3:
+        return len(x) - 1
+    xs = (x - x[0]) / (x[-1] - x[0] or 1.0)
+    ys = (y - y.min()) / ((y.max() - y.min()) or 1.0)
+    chord = ys[0] + (ys[-1] - ys[0]) * xs
+    return int(np.argmax(np.abs(ys - chord)))
+
+
+def _kth_distances(backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, k: int) -> np.ndarray:
+    """The k smallest distances from each query to the rows of this block (q × k, host)."""
+    xp = backend.xp
+    q = xp.asarray(queries, dtype=xp.float64)
+    shift = q.mean(axis=0)
+    q = q - shift
+    q_norms = (q * q).sum(axis=1)
+    best = np.full((q.shape[0], k), np.inf)
+    step = rows_per_block((q.shape[0] + X.shape[1]) * 8, X.shape[0])
+    own = xp.asarray(query_index) - offset
+    for a in range(0, X.shape[0], step):
+        block = X[a : a + step].astype(xp.float64) - shift
+        sq = xp.maximum(q_norms[:, None] + (block * block).sum(axis=1)[None, :] - 2 * (q @ block.T), 0)
+        inside = (own >= a) & (own < a + block.shape[0])
+        rows = xp.nonzero(inside)[0]
+        sq[rows, own[rows] - a] = 0.0  # a row is its own first neighbour, at distance 0
+        take = min(k, sq.shape[1])
+        part = backend.to_host(xp.sqrt(xp.partition(sq, take - 1, axis=1)[:, :take]))
+        best = np.sort(np.concatenate([best, part], axis=1), axis=1)[:, :k]
+    return best
+
+
+@dataclass
+class EpsSuggestion:
+    """Result of :func:`suggest_eps`."""
+
+    eps: float
+    k_distances: np.ndarray  #: sorted distance of each sampled row to its min_samples-th neighbour
+    knee_index: int
+
+    def plot(self, ax: Any = None) -> Any:
+        """The sorted k-distance curve with its knee (needs matplotlib)."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(5, 3.2))[1]
+        ax.plot(self.k_distances)
+        ax.axhline(self.eps, color="grey", linestyle="--", linewidth=1)
+        ax.set_xlabel("sampled rows, sorted")
+        ax.set_ylabel("distance to k-th neighbour")
+        return ax
+
+
+def suggest_eps(X: Any, min_samples: int, *, sample_size: int | None = 5_000, random_state: Any = 0) -> EpsSuggestion:
+    """DBSCAN's eps from the knee of the k-distance curve.
+
+    For ``sample_size`` rows drawn without replacement, the distance to the
+    ``min_samples``-th nearest row of the *whole* data (the row itself counts,
+    as in DBSCAN's ``min_samples``) is found in one blocked pass; the sorted
+    curve's knee is the suggestion.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        NumPy, CuPy or Dask.
+    min_samples : int
+        DBSCAN's ``min_samples`` (at least 1, at most n_samples).
+    sample_size : int or None, default=5000
+        Rows whose k-distance is computed (``None``: all; capped at n).
+    random_state : int, RandomState instance or None, default=0
+
+    Returns
+    -------
+    EpsSuggestion
+        ``eps``, the sorted ``k_distances`` curve, and the ``knee_index``.
+
+    Notes
+    -----
+    O(n · sample_size · d) time; memory O(sample_size · min_samples) beyond one block.
+    """
+    backend, X = check_X(_MetricInput(), X, reset=True)
+    n = X.shape[0]
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (Integral, np.integer)) or not 1 <= min_samples <= n:
+        raise ValueError(f"min_samples must be an int in [1, n_samples={n}]; got {min_samples!r}.")
+    if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, (Integral, np.integer)) or sample_size < 2):
+        raise ValueError(f"sample_size must be an int of at least 2 or None; got {sample_size!r}.")
+    size = n if sample_size is None else min(sample_size, n)
+    index = np.sort(check_random_state(random_state).choice(n, size=size, replace=False))
+    rows = backend.take_rows(X, index)
+    if backend.lazy:
+        best = _merge_kth(backend, X, rows, index, min_samples)
+    else:
+        best = _kth_distances(backend, 0, X, rows, index, min_samples)
+    curve = np.sort(best[:, min_samples - 1])
+    knee = _knee(np.arange(len(curve), dtype=float), curve)
+    return EpsSuggestion(float(curve[knee]), curve, knee)
+
+
+def _merge_kth(backend: Any, X: Any, rows: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
+    """Per-chunk k nearest distances on Dask, merged on the driver (only q × k travels)."""
+    import dask
+
+    offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
+    task = dask.delayed(_kth_distances, pure=False)
+    parts = dask.compute(*[task(backend.chunk, o, x, rows, index, k) for o, x in zip(offsets, X.to_delayed().ravel())])
+    return np.sort(np.concatenate(parts, axis=1), axis=1)[:, :k]

@@ -1,0 +1,171 @@
+"""Clustering metrics against scikit-learn, across backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.datasets import load_digits, load_iris, load_wine, make_blobs
+from sklearn.preprocessing import StandardScaler
+
+from scalecluster import config_context
+from scalecluster.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples, silhouette_score
+from tests.conftest import to_backend
+
+# Rows a Dask test chunk holds: several chunks, uneven last one.
+CHUNK = 170
+
+
+def _datasets():
+    X, y = make_blobs(700, 4, centers=5, random_state=0)
+    yield "blobs", X, y
+    for name, loader in (("iris", load_iris), ("wine", load_wine), ("digits", load_digits)):
+        bunch = loader()
+        X = StandardScaler().fit_transform(bunch.data)
+        if name == "digits":
+            X, y = X[:600], bunch.target[:600]
+        else:
+            y = bunch.target
+        yield name, X, y
+
+
+DATASETS = list(_datasets())
+IDS = [d[0] for d in DATASETS]
+
+
+def _labels_for(backend_name, y):
+    return y if backend_name == "dask" else to_backend(y, backend_name.replace("dask-", ""))
+
+
+@pytest.mark.parametrize("name, X, y", DATASETS, ids=IDS)
+def test_davies_bouldin_and_calinski_harabasz_equal_sklearn(backend_name, name, X, y):
+    Xb, yb = to_backend(X, backend_name, CHUNK), _labels_for(backend_name, y)
+    assert davies_bouldin_score(Xb, yb) == pytest.approx(skm.davies_bouldin_score(X, y), rel=1e-9)
+    assert calinski_harabasz_score(Xb, yb) == pytest.approx(skm.calinski_harabasz_score(X, y), rel=1e-9)
+
+
+@pytest.mark.parametrize("name, X, y", DATASETS, ids=IDS)
+def test_exact_silhouette_equals_sklearn(backend_name, name, X, y):
+    Xb, yb = to_backend(X, backend_name, CHUNK), _labels_for(backend_name, y)
+    with config_context(working_memory=0.5):  # many small blocks
+        ours = silhouette_samples(Xb, yb)
+        score = silhouette_score(Xb, yb)
+    np.testing.assert_allclose(ours, skm.silhouette_samples(X, y), rtol=1e-6, atol=1e-9)
+    assert score == pytest.approx(skm.silhouette_score(X, y), abs=1e-6)
+
+
+def test_silhouette_with_string_labels_and_singletons():
+    X, y = make_blobs(60, 2, centers=3, random_state=1)
+    labels = np.array(["a", "b", "c"])[y]
+    labels[0] = "alone"
+    np.testing.assert_allclose(silhouette_samples(X, labels), skm.silhouette_samples(X, labels), atol=1e-9)
+
+
+def test_sampled_silhouette_is_unbiased_and_covers():
+    """Over many seeds the interval covers the exact value and errors beat sklearn's sampling."""
+    X, y = make_blobs(3000, 5, centers=6, cluster_std=3.0, random_state=3)
+    exact = skm.silhouette_score(X, y)
+    s = 200
+    ours, covered, theirs = [], 0, []
+    for seed in range(40):
+        value, (low, high) = silhouette_score(X, y, sample_size=s, random_state=seed, return_interval=True)
+        ours.append(value)
+        covered += low <= exact <= high
+        theirs.append(skm.silhouette_score(X, y, sample_size=s, random_state=seed))
+    assert covered >= 0.9 * 40
+    assert np.mean(np.abs(np.array(ours) - exact)) <= np.mean(np.abs(np.array(theirs) - exact))
+    assert abs(np.mean(ours) - exact) < 3 * np.std(ours) / np.sqrt(40)
+
+
+def test_sampled_silhouette_same_on_every_backend(backend_name):
+    X, y = make_blobs(900, 3, centers=4, random_state=2)
+    ref = silhouette_score(X, y, sample_size=100, random_state=0, return_interval=True)
+    ours = silhouette_score(to_backend(X, backend_name, CHUNK), _labels_for(backend_name, y), sample_size=100, random_state=0, return_interval=True)
+    assert ours[0] == pytest.approx(ref[0], rel=1e-9)
+    np.testing.assert_allclose(ours[1], ref[1], rtol=1e-9)
+
+
+def test_full_sample_has_zero_width_and_equals_exact():
+    X, y = make_blobs(300, 3, centers=3, random_state=0)
+    value, (low, high) = silhouette_score(X, y, sample_size=300, random_state=0, return_interval=True)
+    assert value == pytest.approx(skm.silhouette_score(X, y), abs=1e-9)
+    assert low == pytest.approx(high)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.zeros(50), "Number of labels is 1"),
+        (np.arange(50), "Number of labels is 50"),
+        (np.zeros(49), "inconsistent numbers of samples"),
+        (np.zeros((50, 2)), "1-dimensional"),
+    ],
+)
+def test_bad_labels(backend_name, labels, message):
+    X = to_backend(np.random.RandomState(0).normal(size=(50, 2)), backend_name, 20)
+    lab = labels if backend_name == "dask" or labels.ndim != 1 else _labels_for(backend_name, labels)
+    for fn in (silhouette_score, davies_bouldin_score, calinski_harabasz_score):
+        with pytest.raises(ValueError, match=message):
+            fn(X, lab)
+
+
+def test_bad_sampling_arguments_and_nan():
+    X, y = make_blobs(50, 2, centers=2, random_state=0)
+    for size in (1, 0, 51):
+        with pytest.raises(ValueError, match="sample_size must be in"):
+            silhouette_score(X, y, sample_size=size)
+    with pytest.raises(ValueError, match="confidence"):
+        silhouette_score(X, y, sample_size=10, confidence=1.5)
+    X[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        silhouette_score(X, y)
+
+
+# --------------------------------------------------------- choosing k and eps
+def test_k_sweep_picks_the_true_k(backend_name):
+    from scalecluster.metrics import k_sweep
+
+    X, _ = make_blobs(1500, 3, centers=4, cluster_std=0.6, random_state=5)
+    sweep = k_sweep(to_backend(X, backend_name, 400), range(2, 8), sample_size=300, random_state=0)
+    assert sweep.suggested_k == 4
+    assert list(sweep.table["k"]) == list(range(2, 8))
+    assert {"inertia", "silhouette", "silhouette_low", "davies_bouldin", "calinski_harabasz"} <= set(sweep.table)
+    assert sweep.table["inertia"].is_monotonic_decreasing
+    assert sweep.rule == "highest mean silhouette"
+
+
+def test_k_sweep_bad_arguments():
+    from scalecluster.metrics import k_sweep
+
+    X, _ = make_blobs(50, 2, random_state=0)
+    for ks, message in [([1, 2], "at least 2"), ([], "at least 2"), ([2, 50], "below n_samples")]:
+        with pytest.raises(ValueError, match=message):
+            k_sweep(X, ks)
+    with pytest.raises(ValueError, match="Unknown metrics"):
+        k_sweep(X, [2, 3], metrics=("elbow",))
+
+
+def test_suggest_eps_lets_dbscan_recover_blobs(backend_name):
+    from sklearn.cluster import DBSCAN
+    from sklearn.metrics import adjusted_rand_score
+
+    from scalecluster.metrics import suggest_eps
+
+    X, y = make_blobs(1200, 2, centers=[[0, 0], [8, 8], [-8, 8]], cluster_std=0.7, random_state=0)
+    suggestion = suggest_eps(to_backend(X, backend_name, 300), min_samples=5, sample_size=600, random_state=0)
+    labels = DBSCAN(eps=suggestion.eps, min_samples=5).fit_predict(X)
+    core = labels != -1
+    assert core.mean() > 0.9
+    assert adjusted_rand_score(y[core], labels[core]) > 0.99
+    assert np.all(np.diff(suggestion.k_distances) >= 0)
+
+
+def test_k_distances_equal_sklearn_neighbours():
+    from sklearn.neighbors import NearestNeighbors
+
+    from scalecluster.metrics import suggest_eps
+
+    X, _ = make_blobs(400, 3, random_state=0)
+    ours = suggest_eps(X, min_samples=4, sample_size=None).k_distances
+    dist, _ = NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)
+    np.testing.assert_allclose(ours, np.sort(dist[:, 3]), rtol=1e-7, atol=1e-9)
