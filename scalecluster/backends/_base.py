@@ -18,8 +18,10 @@ happened at the door):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -89,6 +91,15 @@ class Backend(ABC):
         With ``want_inertia=False`` the backend may skip the inertia (report 0).
         """
         ...
+
+    @contextmanager
+    def sweeps(self, X: Any, weights: Any) -> Iterator[Callable[..., Accumulated]]:
+        """Repeated :meth:`accumulate` calls over the same data, as a context.
+
+        Yields ``sweep(centers, want_inertia=True)``.  A backend may keep state
+        for the duration (the Dask backend keeps an actor on each worker).
+        """
+        yield partial(self.accumulate, X, weights)
 
     @abstractmethod
     def assign(self, X: Any, weights: Any, centers: np.ndarray) -> tuple[Any, Accumulated]:

@@ -14,9 +14,11 @@ task per worker thread, and nesting thread pools would oversubscribe cores.
 
 from __future__ import annotations
 
+import logging
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import dask
 import dask.array as da
@@ -25,6 +27,8 @@ import numpy as np
 from .._config import config_context
 from ._base import Accumulated, Backend, NearestState
 from ._stats import finite_and_mean_variance, merge_block_stats
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -155,26 +159,72 @@ class DaskBackend(Backend):
         ]
 
     # --- the hot operations --------------------------------------------------
-    def _block_groups(self, blocks: list[_Block]) -> list[list[_Block]]:
-        """Blocks grouped so that one task can sweep each group where it lives.
+    def _blocks_by_worker(self, client: Any, X: Any, weights: Any) -> dict[str, list[_Block]] | None:
+        """The blocks each worker holds (both X and its weights), or None if any is elsewhere."""
+        from distributed import wait
+
+        wait([X, weights])  # persisted chunks are computed asynchronously
+        who_has = client.who_has([X, weights])
+        groups: dict[str, list[_Block]] = {}
+        for b in self._blocks(X, weights):
+            common = set(who_has.get(b.X.key, ())) & set(who_has.get(b.weights.key, ()))
+            if not common:
+                return None
+            groups.setdefault(sorted(common)[0], []).append(b)
+        return groups
+
+    def _block_groups(self, X: Any, weights: Any) -> list[list[_Block]]:
+        """Blocks grouped so that one task sweeps each group where it lives.
 
         On a distributed cluster every task costs a scheduler round of a few
         milliseconds, so one task per worker sweeps all the blocks that worker
         holds.  Other schedulers run one task per block.
         """
         client = _active_distributed_client()
-        if client is None:
-            return [[b] for b in blocks]
-        who_has = client.who_has([b.X for b in blocks])
-        groups: dict[str, list[_Block]] = {}
-        for b in blocks:
-            holders = who_has.get(b.X.key) or who_has.get(str(b.X.key)) or ("",)
-            groups.setdefault(sorted(holders)[0], []).append(b)
-        return list(groups.values())
+        by_worker = None if client is None else self._blocks_by_worker(client, X, weights)
+        if by_worker is None:
+            return [[b] for b in self._blocks(X, weights)]
+        return list(by_worker.values())
+
+    @contextmanager
+    def sweeps(self, X: Any, weights: Any) -> Iterator[Callable[..., Accumulated]]:
+        """Repeated sweeps through one actor per worker (see :mod:`._dask_sweepers`).
+
+        Falls back to one graph per sweep without a distributed client, when a
+        block is not where expected, or if an actor call fails.
+        """
+        client = _active_distributed_client()
+        by_worker = None if client is None else self._blocks_by_worker(client, X, weights)
+        pool = None
+        if by_worker is not None:
+            from ._dask_sweepers import SweeperPool
+
+            keys = {w: [(b.X.key, b.weights.key) for b in blocks] for w, blocks in by_worker.items()}
+            try:
+                pool = SweeperPool(client, self.chunk, keys)
+            except Exception as error:  # actors are an optimisation: never fail a fit for them
+                logger.info("Dask actors unavailable (%s); sweeping with task graphs.", error)
+
+        def sweep(centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
+            nonlocal pool
+            if pool is not None:
+                try:
+                    return pool.accumulate(centers, want_inertia)
+                except Exception as error:
+                    logger.info("Dask actor sweep failed (%s); falling back to task graphs.", error)
+                    pool.close()
+                    pool = None
+            return self.accumulate(X, weights, centers, want_inertia)
+
+        try:
+            yield sweep
+        finally:
+            if pool is not None:
+                pool.close()
 
     def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
         fn = dask.delayed(_accumulate_blocks, pure=False)
-        groups = self._block_groups(self._blocks(X, weights))
+        groups = self._block_groups(X, weights)
         parts = dask.compute(
             *[fn(self.chunk, [b.X for b in g], [b.weights for b in g], centers, want_inertia) for g in groups]
         )

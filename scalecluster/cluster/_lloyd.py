@@ -83,20 +83,21 @@ def lloyd(
     dtype = X.dtype
     centers = np.asarray(centers_init, dtype=dtype).copy()
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        acc = backend.accumulate(X, weights, centers, want_inertia=bool(verbose))
-        if verbose:
-            print(f"Iteration {n_iter - 1}, inertia {acc.inertia:.6g}.")
-        relocate_empty_clusters(backend, X, weights, centers, acc)
-        new_centers = centers.astype(np.float64)
-        filled = acc.weight_sums > 0
-        new_centers[filled] = acc.sums[filled] / acc.weight_sums[filled, None]
-        new_centers = new_centers.astype(dtype)
-        shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
-        centers = new_centers
-        if shift <= tol:
+    with backend.sweeps(X, weights) as sweep:
+        for n_iter in range(1, max_iter + 1):
+            acc = sweep(centers, want_inertia=bool(verbose))
             if verbose:
-                print(f"Converged at iteration {n_iter - 1}: center shift {shift:.6g} within tolerance {tol:.6g}.")
-            break
+                print(f"Iteration {n_iter - 1}, inertia {acc.inertia:.6g}.")
+            relocate_empty_clusters(backend, X, weights, centers, acc)
+            new_centers = centers.astype(np.float64)
+            filled = acc.weight_sums > 0
+            new_centers[filled] = acc.sums[filled] / acc.weight_sums[filled, None]
+            new_centers = new_centers.astype(dtype)
+            shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
+            centers = new_centers
+            if shift <= tol:
+                if verbose:
+                    print(f"Converged at iteration {n_iter - 1}: center shift {shift:.6g} within tolerance {tol:.6g}.")
+                break
     labels, final = backend.assign(X, weights, centers)
     return LloydResult(centers, labels, final.inertia, n_iter, final.weight_sums)

@@ -247,3 +247,27 @@ def test_large_offset_keeps_precision():
     ref = SKKMeans(n_clusters=2, init=init, n_init=1).fit(X)
     ours = KMeans(n_clusters=2, init=init).fit(X32)
     assert adjusted_rand_score(ours.labels_, ref.labels_) == 1.0
+
+
+def test_distributed_fit_sweeps_through_worker_actors(blobs, monkeypatch):
+    """On a distributed cluster Lloyd sweeps go through one actor per worker; same answer."""
+    from distributed import Client, LocalCluster
+
+    from scalecluster.backends import _dask_sweepers
+
+    calls = []
+    original = _dask_sweepers.SweeperPool.accumulate
+    monkeypatch.setattr(
+        _dask_sweepers.SweeperPool, "accumulate", lambda self, *a: calls.append(1) or original(self, *a)
+    )
+    X = blobs[0]
+    init = _same_init(X, 6)
+    ref = KMeans(n_clusters=6, init=init, tol=0).fit(X)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        with Client(cluster) as client:
+            Xd = client.persist(to_backend(X, "dask", 400))
+            ours = KMeans(n_clusters=6, init=init, tol=0).fit(Xd)
+            labels = to_numpy(ours.labels_)
+    assert len(calls) == ours.n_iter_
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+    np.testing.assert_array_equal(labels, ref.labels_)
