@@ -18,11 +18,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .._config import rows_per_block
 from .._validation import check_X
 from ._indices import calinski_harabasz_score, davies_bouldin_score
 from ._inputs import _MetricInput
-from ._silhouette import silhouette_score
+from ._silhouette import query_sq_distances, silhouette_score
 
 _METRICS = ("inertia", "silhouette", "davies_bouldin", "calinski_harabasz")
 
@@ -144,19 +143,9 @@ def _knee(x: np.ndarray, y: np.ndarray) -> int:
 def _kth_distances(backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, k: int) -> np.ndarray:
     """The k smallest distances from each query to the rows of this block (q × k, host)."""
     xp = backend.xp
-    q = xp.asarray(queries, dtype=xp.float64)
-    shift = q.mean(axis=0)
-    q = q - shift
-    q_norms = (q * q).sum(axis=1)
-    best = np.full((q.shape[0], k), np.inf)
-    step = rows_per_block((q.shape[0] + X.shape[1]) * 8, X.shape[0])
-    own = xp.asarray(query_index) - offset
-    for a in range(0, X.shape[0], step):
-        block = X[a : a + step].astype(xp.float64) - shift
-        sq = xp.maximum(q_norms[:, None] + (block * block).sum(axis=1)[None, :] - 2 * (q @ block.T), 0)
-        inside = (own >= a) & (own < a + block.shape[0])
-        rows = xp.nonzero(inside)[0]
-        sq[rows, own[rows] - a] = 0.0  # a row is its own first neighbour, at distance 0
+    best = np.full((len(queries), k), np.inf)
+    # A row is its own first neighbour, at distance 0 (as DBSCAN's min_samples counts it).
+    for _, sq in query_sq_distances(backend, offset, X, queries, query_index):
         take = min(k, sq.shape[1])
         part = backend.to_host(xp.sqrt(xp.partition(sq, take - 1, axis=1)[:, :take]))
         best = np.sort(np.concatenate([best, part], axis=1), axis=1)[:, :k]

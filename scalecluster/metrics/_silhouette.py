@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from scipy import stats
@@ -29,32 +29,42 @@ from .._config import rows_per_block
 from ._inputs import LabelledData, check_labelled, sum_over_blocks
 
 
-def _distance_sums(
-    backend: Any, offset: int, X: Any, labels: Any, queries: np.ndarray, query_index: np.ndarray, k: int
-) -> np.ndarray:
-    """(q × k) sums of Euclidean distances from each query to the rows of each label.
+def query_sq_distances(
+    backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, extra_bytes_per_row: int = 0
+) -> Iterator[tuple[int, Any]]:
+    """Squared distances from the queries to ``X``, one row block at a time.
 
-    ``query_index`` holds the global row index of each query: its distance to
-    itself is set to exactly 0 (the expansion would leave rounding noise).
+    Yields ``(start, sq)`` with ``sq`` of shape (q, rows in the block), float64,
+    computed with the expansion around the queries' mean (so a common offset
+    does not cancel the precision away).  ``query_index`` holds the global row
+    index of each query (``offset`` is that of ``X``'s first row): a query's
+    distance to itself is exactly 0, not rounding noise.
     """
     xp = backend.xp
     q = xp.asarray(queries, dtype=xp.float64)
     shift = q.mean(axis=0)
     q = q - shift
     q_norms = (q * q).sum(axis=1)
-    out = xp.zeros((q.shape[0], k), dtype=xp.float64)
-    # Per data row: a distance column (q) and a one-hot row (k), float64.
-    step = rows_per_block((q.shape[0] + k + X.shape[1]) * 8, X.shape[0])
+    # Per data row: a distance column (q), its float64 copy (d), and the caller's extra.
+    step = rows_per_block((q.shape[0] + X.shape[1]) * 8 + extra_bytes_per_row, X.shape[0])
     own = xp.asarray(query_index) - offset
     for a in range(0, X.shape[0], step):
         block = X[a : a + step].astype(xp.float64) - shift
-        sq = q_norms[:, None] + (block * block).sum(axis=1)[None, :] - 2 * (q @ block.T)
-        dist = xp.sqrt(xp.maximum(sq, 0))
-        inside = (own >= a) & (own < a + block.shape[0])
-        rows = xp.nonzero(inside)[0]
-        dist[rows, own[rows] - a] = 0.0
-        one_hot = (labels[a : a + step, None] == xp.arange(k)[None, :]).astype(xp.float64)
-        out += dist @ one_hot
+        sq = xp.maximum(q_norms[:, None] + (block * block).sum(axis=1)[None, :] - 2 * (q @ block.T), 0)
+        rows = xp.nonzero((own >= a) & (own < a + block.shape[0]))[0]
+        sq[rows, own[rows] - a] = 0.0
+        yield a, sq
+
+
+def _distance_sums(
+    backend: Any, offset: int, X: Any, labels: Any, queries: np.ndarray, query_index: np.ndarray, k: int
+) -> np.ndarray:
+    """(q × k) sums of Euclidean distances from each query to the rows of each label."""
+    xp = backend.xp
+    out = xp.zeros((len(queries), k), dtype=xp.float64)
+    for a, sq in query_sq_distances(backend, offset, X, queries, query_index, extra_bytes_per_row=k * 8):
+        one_hot = (labels[a : a + sq.shape[1], None] == xp.arange(k)[None, :]).astype(xp.float64)
+        out += xp.sqrt(sq) @ one_hot
     return backend.to_host(out)
 
 
