@@ -169,3 +169,21 @@ def test_k_distances_equal_sklearn_neighbours():
     ours = suggest_eps(X, min_samples=4, sample_size=None).k_distances
     dist, _ = NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)
     np.testing.assert_allclose(ours, np.sort(dist[:, 3]), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_sampled_silhouette_coverage_on_50k_points():
+    """The issue's acceptance check: 50 seeds, 50k points, exact value known."""
+    X, y = make_blobs(50_000, 4, centers=8, cluster_std=2.5, random_state=11)
+    X = X.astype(np.float32)
+    # The exact mean over all 50k rows, from our exact chunked path on every row.
+    exact = float(np.mean(silhouette_samples(X, y)))
+    s = 1000
+    ours, theirs, covered = [], [], 0
+    for seed in range(50):
+        value, (low, high) = silhouette_score(X, y, sample_size=s, random_state=seed, return_interval=True)
+        ours.append(value)
+        covered += low <= exact <= high
+        theirs.append(skm.silhouette_score(X, y, sample_size=s, random_state=seed))
+    assert covered >= 45, covered
+    assert np.mean(np.abs(np.array(ours) - exact)) <= np.mean(np.abs(np.array(theirs) - exact))
