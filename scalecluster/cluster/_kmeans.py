@@ -145,12 +145,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         return tags
 
     # ------------------------------------------------------------------ fit
-    def _explicit_init(self, n_features: int, dtype: Any) -> np.ndarray | None:
+    def _explicit_init(self, n_features: int) -> np.ndarray | None:
         if isinstance(self.init, str):
             return None
         init = self.init
-        if backend_of_init := _array_module_name(init):
-            init = get_backend(init).to_host(init) if backend_of_init != "numpy" else init
+        if _array_module_name(init) not in (None, "numpy"):  # centres given on a GPU or as Dask
+            init = get_backend(init).to_host(init)
         init = np.asarray(init, dtype=np.float64)
         if init.ndim != 2 or init.shape[0] != self.n_clusters:
             raise ValueError(
@@ -218,7 +218,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         weights = check_sample_weight(backend, X, sample_weight)
-        explicit = self._explicit_init(n_features, X.dtype)
+        explicit = self._explicit_init(n_features)
         n_init = self._resolved_n_init(explicit)
 
         X, weights, finite, variance = backend.describe(X, weights, need_variance=self.tol > 0)
