@@ -60,12 +60,70 @@ def _distance_sums(
     backend: Any, offset: int, X: Any, labels: Any, queries: np.ndarray, query_index: np.ndarray, k: int
 ) -> np.ndarray:
     """(q × k) sums of Euclidean distances from each query to the rows of each label."""
+    if backend.name == "numpy":
+        return _distance_sums_numba(offset, X, labels, queries, query_index, k)
     xp = backend.xp
     out = xp.zeros((len(queries), k), dtype=xp.float64)
     for a, sq in query_sq_distances(backend, offset, X, queries, query_index, extra_bytes_per_row=k * 8):
         one_hot = (labels[a : a + sq.shape[1], None] == xp.arange(k)[None, :]).astype(xp.float64)
         out += xp.sqrt(sq) @ one_hot
     return backend.to_host(out)
+
+
+def _distance_sums_numba(
+    offset: int, X: np.ndarray, labels: np.ndarray, queries: np.ndarray, query_index: np.ndarray, k: int
+) -> np.ndarray:
+    """:func:`_distance_sums` for NumPy data, through the fused kernel (see its module)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .._config import effective_n_threads
+    from ._silhouette_kernels import TILE, label_distance_sums
+
+    X = np.ascontiguousarray(X)
+    dtype = X.dtype
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    # Tiles of the label-sorted rows that never straddle two labels.
+    bounds = np.flatnonzero(np.diff(sorted_labels)) + 1
+    starts, stops = [], []
+    for a, b in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]])):
+        for t in range(a, b, TILE):
+            starts.append(t)
+            stops.append(min(t + TILE, b))
+    tile_start, tile_stop = np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+    tile_label = sorted_labels[tile_start].astype(np.int64)
+
+    q64 = np.asarray(queries, dtype=np.float64)
+    shift = q64.mean(axis=0)
+    centred = q64 - shift
+    d_pad = -(-X.shape[1] // 4) * 4
+    queries_t = np.zeros((d_pad, len(q64)), dtype=dtype)
+    queries_t[: X.shape[1]] = (-2.0 * centred).T
+    q_norms = (centred**2).sum(axis=1).astype(dtype)
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    local = np.asarray(query_index, dtype=np.int64) - offset
+    inside = (local >= 0) & (local < X.shape[0])
+    query_pos = np.where(inside, position[np.clip(local, 0, max(X.shape[0] - 1, 0))], -1)
+
+    out = np.zeros((len(q64), k))
+    # Each thread takes a range of queries against all the data: no reduction needed.
+    n_parts = max(1, min(effective_n_threads(), len(q64)))
+    cuts = np.linspace(0, len(q64), n_parts + 1).astype(np.int64)
+
+    def work(part: int) -> None:
+        a, b = cuts[part], cuts[part + 1]
+        label_distance_sums(
+            X, order, tile_start, tile_stop, tile_label, np.ascontiguousarray(queries_t[:, a:b]),
+            q_norms[a:b], shift.astype(dtype), query_pos[a:b], out[a:b],
+        )
+
+    if n_parts == 1:
+        work(0)
+    else:
+        with ThreadPoolExecutor(n_parts) as pool:
+            list(pool.map(work, range(n_parts)))
+    return out
 
 
 def _silhouettes(sums: np.ndarray, own_labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
