@@ -38,6 +38,56 @@ FAST = {"contract", "reassoc", "nsz", "arcp"}
 
 
 @numba.njit(inline="always", fastmath=FAST)
+def add_dot_rows(acc, coef_t, col, xt, d):
+    """``acc[r] += sum_f coef_t[f, col] * xt[f, r]`` for every row ``r`` of a tile.
+
+    Eight (then four, then one) features per sweep: several FMAs for each load
+    and store of ``acc``, which would otherwise bound the loop.
+    """
+    f = 0
+    while f + 8 <= d:
+        a0 = coef_t[f, col]
+        a1 = coef_t[f + 1, col]
+        a2 = coef_t[f + 2, col]
+        a3 = coef_t[f + 3, col]
+        a4 = coef_t[f + 4, col]
+        a5 = coef_t[f + 5, col]
+        a6 = coef_t[f + 6, col]
+        a7 = coef_t[f + 7, col]
+        x0 = xt[f]
+        x1 = xt[f + 1]
+        x2 = xt[f + 2]
+        x3 = xt[f + 3]
+        x4 = xt[f + 4]
+        x5 = xt[f + 5]
+        x6 = xt[f + 6]
+        x7 = xt[f + 7]
+        for r in range(TILE):
+            acc[r] += (a0 * x0[r] + a1 * x1[r] + a2 * x2[r] + a3 * x3[r]) + (
+                a4 * x4[r] + a5 * x5[r] + a6 * x6[r] + a7 * x7[r]
+            )
+        f += 8
+    while f + 4 <= d:
+        a0 = coef_t[f, col]
+        a1 = coef_t[f + 1, col]
+        a2 = coef_t[f + 2, col]
+        a3 = coef_t[f + 3, col]
+        x0 = xt[f]
+        x1 = xt[f + 1]
+        x2 = xt[f + 2]
+        x3 = xt[f + 3]
+        for r in range(TILE):
+            acc[r] += a0 * x0[r] + a1 * x1[r] + a2 * x2[r] + a3 * x3[r]
+        f += 4
+    while f < d:
+        a0 = coef_t[f, col]
+        x0 = xt[f]
+        for r in range(TILE):
+            acc[r] += a0 * x0[r]
+        f += 1
+
+
+@numba.njit(inline="always", fastmath=FAST)
 def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, lab, best_next, lab_next):
     """Fill ``lab[:m]`` with the nearest centre of rows ``start .. start + m``."""
     d = X.shape[1]
@@ -55,49 +105,7 @@ def _tile_nearest(X, start, m, shift, centers_t, centers_norm, xt, acc, best, la
         c = centers_norm[j]
         for r in range(TILE):
             acc[r] = c
-        f = 0
-        # Eight (then four) features per sweep: several FMAs for each load and
-        # store of acc, which would otherwise bound the loop.
-        while f + 8 <= d:
-            a0 = centers_t[f, j]
-            a1 = centers_t[f + 1, j]
-            a2 = centers_t[f + 2, j]
-            a3 = centers_t[f + 3, j]
-            a4 = centers_t[f + 4, j]
-            a5 = centers_t[f + 5, j]
-            a6 = centers_t[f + 6, j]
-            a7 = centers_t[f + 7, j]
-            x0 = xt[f]
-            x1 = xt[f + 1]
-            x2 = xt[f + 2]
-            x3 = xt[f + 3]
-            x4 = xt[f + 4]
-            x5 = xt[f + 5]
-            x6 = xt[f + 6]
-            x7 = xt[f + 7]
-            for r in range(TILE):
-                acc[r] += (a0 * x0[r] + a1 * x1[r] + a2 * x2[r] + a3 * x3[r]) + (
-                    a4 * x4[r] + a5 * x5[r] + a6 * x6[r] + a7 * x7[r]
-                )
-            f += 8
-        while f + 4 <= d:
-            a0 = centers_t[f, j]
-            a1 = centers_t[f + 1, j]
-            a2 = centers_t[f + 2, j]
-            a3 = centers_t[f + 3, j]
-            x0 = xt[f]
-            x1 = xt[f + 1]
-            x2 = xt[f + 2]
-            x3 = xt[f + 3]
-            for r in range(TILE):
-                acc[r] += a0 * x0[r] + a1 * x1[r] + a2 * x2[r] + a3 * x3[r]
-            f += 4
-        while f < d:
-            a0 = centers_t[f, j]
-            x0 = xt[f]
-            for r in range(TILE):
-                acc[r] += a0 * x0[r]
-            f += 1
+        add_dot_rows(acc, centers_t, j, xt, d)
         # The running argmin reads one pair of buffers and writes the other.
         # Written in place, "keep the old value" lets LLVM turn the store into
         # a masked store, which is very slow on some CPUs (AMD Zen); into a

@@ -96,9 +96,7 @@ def _distance_sums_numba(
     q64 = np.asarray(queries, dtype=np.float64)
     shift = q64.mean(axis=0)
     centred = q64 - shift
-    d_pad = -(-X.shape[1] // 4) * 4
-    queries_t = np.zeros((d_pad, len(q64)), dtype=dtype)
-    queries_t[: X.shape[1]] = (-2.0 * centred).T
+    queries_t = np.ascontiguousarray((-2.0 * centred).T, dtype=dtype)
     q_norms = (centred**2).sum(axis=1).astype(dtype)
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))

@@ -19,9 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..backends._numpy_kernels import FAST
-
-TILE = 256
+from ..backends._numpy_kernels import FAST, TILE, add_dot_rows
 
 
 @numba.njit(nogil=True, cache=True, fastmath=FAST)
@@ -34,17 +32,16 @@ def label_distance_sums(X, order, tile_start, tile_stop, tile_label, queries_t, 
     order : (n,) int64, row indices sorted by label.
     tile_start, tile_stop, tile_label : (t,) tiles of ``order`` that never
         straddle two labels, and the label of each.
-    queries_t : (d_pad, s) ``-2 (q - shift)`` transposed, padded with zero rows
-        to a multiple of 4, dtype of ``X``.
+    queries_t : (d, s) ``-2 (q - shift)`` transposed, dtype of ``X``.
     q_norms : (s,) ``||q - shift||²``, dtype of ``X``.
     shift : (d,) dtype of ``X``.
     query_pos : (s,) position of each query's own row in ``order`` (-1 if not in ``X``).
     out : (s, k) float64, accumulated into.
     """
     n, d = X.shape
-    d_pad, s = queries_t.shape
+    s = queries_t.shape[1]
     dtype = queries_t.dtype
-    xt = np.zeros((d_pad, TILE), dtype=dtype)
+    xt = np.zeros((d, TILE), dtype=dtype)
     xn = np.zeros(TILE, dtype=dtype)
     acc = np.empty(TILE, dtype=dtype)
     for t in range(tile_start.shape[0]):
@@ -63,19 +60,7 @@ def label_distance_sums(X, order, tile_start, tile_stop, tile_label, queries_t, 
             qn = q_norms[q]
             for r in range(TILE):
                 acc[r] = xn[r] + qn
-            f = 0
-            while f < d_pad:
-                a0 = queries_t[f, q]
-                a1 = queries_t[f + 1, q]
-                a2 = queries_t[f + 2, q]
-                a3 = queries_t[f + 3, q]
-                x0 = xt[f]
-                x1 = xt[f + 1]
-                x2 = xt[f + 2]
-                x3 = xt[f + 3]
-                for r in range(TILE):
-                    acc[r] += a0 * x0[r] + a1 * x1[r] + a2 * x2[r] + a3 * x3[r]
-                f += 4
+            add_dot_rows(acc, queries_t, q, xt, d)
             total = 0.0
             for r in range(m):
                 total += np.sqrt(max(acc[r], 0.0))
