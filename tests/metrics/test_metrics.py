@@ -187,3 +187,16 @@ def test_sampled_silhouette_coverage_on_50k_points():
         theirs.append(skm.silhouette_score(X, y, sample_size=s, random_state=seed))
     assert covered >= 45, covered
     assert np.mean(np.abs(np.array(ours) - exact)) <= np.mean(np.abs(np.array(theirs) - exact))
+
+
+def test_plots_draw_their_panels(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from scalecluster.metrics import k_sweep, suggest_eps
+
+    X, _ = make_blobs(600, 2, centers=3, random_state=0)
+    axes = k_sweep(X, [2, 3, 4], sample_size=200).plot()
+    assert [ax.get_title() for ax in axes] == ["inertia", "silhouette", "davies bouldin"]
+    ax = suggest_eps(X, 5, sample_size=300).plot()
+    ax.figure.savefig(tmp_path / "k_distance.png")
+    assert (tmp_path / "k_distance.png").stat().st_size > 0
