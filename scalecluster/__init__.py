@@ -9,4 +9,13 @@ from .cluster import KMeans
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "config_context", "get_config", "set_config", "__version__"]
+__all__ = ["KMeans", "config_context", "get_config", "read_parquet", "set_config", "to_parquet", "__version__"]
+
+
+def __getattr__(name: str):
+    # Parquet helpers are imported on first use: pyarrow is not needed to import scalecluster.
+    if name in ("read_parquet", "to_parquet"):
+        from . import io
+
+        return getattr(io, name)
+    raise AttributeError(f"module 'scalecluster' has no attribute {name!r}")

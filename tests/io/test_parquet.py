@@ -1,0 +1,119 @@
+"""read_parquet and to_parquet: round trips, clear errors, atomic writes."""
+
+from __future__ import annotations
+
+import os
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from scalecluster import KMeans
+from scalecluster.io import read_parquet, to_parquet
+
+
+@pytest.fixture
+def frame():
+    rng = np.random.RandomState(0)
+    return pd.DataFrame(
+        {
+            "spend": rng.gamma(2.0, 50.0, 1000),
+            "visits": rng.poisson(3, 1000).astype(np.int64),
+            "ratio": rng.uniform(size=1000).astype(np.float32),
+            "country": rng.choice(["fr", "de", "us"], 1000),
+        }
+    )
+
+
+def _write(frame, path, row_group_size=300):
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=row_group_size)
+
+
+def test_round_trip_values_order_and_known_chunks(tmp_path, frame):
+    _write(frame.iloc[:600], tmp_path / "a.parquet")
+    _write(frame.iloc[600:], tmp_path / "b.parquet")
+    X = read_parquet(tmp_path, columns=["spend", "visits"], dtype="float64")
+    assert isinstance(X, da.Array)
+    assert X.chunks == ((300, 300, 300, 100), (2,))  # one chunk per row group, known without computing
+    np.testing.assert_array_equal(X.compute(), frame[["spend", "visits"]].to_numpy(dtype=np.float64))
+    assert read_parquet(tmp_path / "a.parquet", columns=["ratio"]).dtype == np.float32
+    assert read_parquet(str(tmp_path / "*.parquet"), columns=["visits"], blocksize=250).chunks[0] == (250, 250, 250, 250)
+
+
+def test_hive_partitions_and_filters(tmp_path, frame):
+    import pyarrow.dataset as ds
+
+    for year in (2023, 2024):
+        folder = tmp_path / f"year={year}"
+        folder.mkdir()
+        _write(frame.iloc[:500] if year == 2023 else frame.iloc[500:], folder / "part.parquet")
+    X = read_parquet(tmp_path, columns=["spend", "year"], dtype="float64")
+    assert X.shape == (1000, 2)
+    assert set(np.unique(X[:, 1].compute())) == {2023.0, 2024.0}
+    only = read_parquet(tmp_path, columns=["spend"], filters=ds.field("year") == 2024, dtype="float64")
+    np.testing.assert_array_equal(only.compute()[:, 0], frame["spend"].to_numpy()[500:])
+
+
+def test_kmeans_fits_parquet(tmp_path, frame):
+    _write(frame, tmp_path / "data.parquet")
+    X = read_parquet(tmp_path / "data.parquet", columns=["spend", "visits", "ratio"])
+    km = KMeans(n_clusters=3, random_state=0).fit(X)
+    ref = KMeans(n_clusters=3, random_state=0).fit(X.compute())
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+
+
+def test_errors_name_the_problem(tmp_path, frame):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_parquet(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="No file matches"):
+        read_parquet(str(tmp_path / "*.parquet"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no data files"):
+        read_parquet(tmp_path / "empty")
+    _write(frame, tmp_path / "good.parquet")
+    with pytest.raises(TypeError, match=r"\['country'\] are not numeric"):
+        read_parquet(tmp_path / "good.parquet")
+    with pytest.raises(ValueError, match=r"\['nope'\] not found; available columns: \['spend', 'visits', 'ratio', 'country'\]"):
+        read_parquet(tmp_path / "good.parquet", columns=["spend", "nope"])
+    with pytest.raises(ValueError, match="blocksize"):
+        read_parquet(tmp_path / "good.parquet", columns=["spend"], blocksize=0)
+    bad = tmp_path / "corrupt" / "broken.parquet"
+    bad.parent.mkdir()
+    bad.write_bytes(b"PAR1 this is not parquet")
+    _write(frame, tmp_path / "corrupt" / "fine.parquet")
+    with pytest.raises(ValueError, match="broken.parquet' is not a readable Parquet file"):
+        read_parquet(tmp_path / "corrupt", columns=["spend"])
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_to_parquet_round_trip(tmp_path, lazy):
+    labels = np.arange(100, dtype=np.int32) % 7
+    ids = np.arange(100) * 10
+    data = da.from_array(labels, chunks=30) if lazy else labels
+    out = to_parquet(data, tmp_path / "labels.parquet", extra={"row_id": ids})
+    back = pd.read_parquet(out)
+    np.testing.assert_array_equal(back["label"], labels)
+    np.testing.assert_array_equal(back["row_id"], ids)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        to_parquet(data, out)
+    to_parquet(data, out, overwrite=True)
+    with pytest.raises(ValueError, match="has 3 rows; the labels have 100"):
+        to_parquet(data, tmp_path / "x.parquet", extra={"row_id": ids[:3]})
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    """A crash mid-write leaves neither the output nor a temporary file behind."""
+    labels = np.arange(1000) % 3
+
+    def crash(self, path, *args, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"PAR1 half written")
+        raise KeyboardInterrupt("interrupted mid-write")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", crash)
+    with pytest.raises(KeyboardInterrupt):
+        to_parquet(labels, tmp_path / "labels.parquet")
+    assert os.listdir(tmp_path) == []
