@@ -5,11 +5,11 @@ matplotlib: a backend's library is loaded only when data of that kind arrives.
 """
 
 from ._config import config_context, get_config, set_config
-from .cluster import KMeans
+from .cluster import KMeans, MiniBatchKMeans
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "config_context", "get_config", "read_parquet", "set_config", "to_parquet", "__version__"]
+__all__ = ["KMeans", "MiniBatchKMeans", "config_context", "get_config", "read_parquet", "set_config", "to_parquet", "__version__"]
 
 
 def __getattr__(name: str):

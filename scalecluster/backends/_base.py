@@ -169,13 +169,17 @@ class Backend(ABC):
         ...
 
     @abstractmethod
-    def describe(self, X: Any, weights: Any, need_variance: bool = True) -> tuple[Any, Any, bool, float]:
+    def describe(
+        self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
+    ) -> tuple[Any, Any, bool, float]:
         """Persist ``X`` and its weights and, in the same pass, check ``X`` and measure its spread.
 
         Returns ``(X, weights, all_finite, mean_variance)``: the (persisted)
         data and weights, whether every value of ``X`` is finite, and the mean
         over features of the per-feature variance (what ``tol`` is scaled by).
         On Dask this is the pass that loads the data: the NaN check costs no
-        pass of its own.
+        pass of its own.  With ``persist=False`` (data streamed, not held) the
+        Dask backend measures only what is needed: the variance if asked for
+        (one pass), and otherwise leaves the NaN check to the consumer.
         """
         ...

@@ -211,6 +211,8 @@ class ArrayBackend(Backend):
             [block_stats(self.xp, X[a : a + step], self.to_host) for a in range(0, X.shape[0], step)]
         )
 
-    def describe(self, X: Any, weights: Any, need_variance: bool = True) -> tuple[Any, Any, bool, float]:
+    def describe(
+        self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
+    ) -> tuple[Any, Any, bool, float]:
         finite, variance = finite_and_mean_variance(self.block_stats(X))
         return X, weights, finite, variance

@@ -323,10 +323,17 @@ class DaskBackend(Backend):
         parts = dask.compute(*[fn(self.chunk, w, s, n_centers) for w, s in zip(w_parts, state.rows)])
         return np.sum(parts, axis=0)
 
-    def describe(self, X: Any, weights: Any, need_variance: bool = True) -> tuple[Any, Any, bool, float]:
+    def describe(
+        self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
+    ) -> tuple[Any, Any, bool, float]:
+        stats = [dask.delayed(_chunk_stats, pure=False)(self.chunk, part) for part in X.to_delayed().ravel()]
+        if not persist:
+            if not need_variance:
+                return X, weights, True, float("nan")
+            finite, variance = finite_and_mean_variance(merge_block_stats(list(dask.compute(*stats))))
+            return X, weights, finite, variance
         # One graph run loads (persists) the chunks and their weights and, in
         # the same pass, checks them for NaN/inf and measures their spread.
-        stats = [dask.delayed(_chunk_stats, pure=False)(self.chunk, part) for part in X.to_delayed().ravel()]
         X, weights, *stats = dask.persist(X, weights, *stats)
         finite, variance = finite_and_mean_variance(merge_block_stats(list(dask.compute(*stats))))
         return X, weights, finite, variance

@@ -101,7 +101,9 @@ class NumpyBackend(ArrayBackend):
             return X[indices].toarray().astype(np.float64)
         return super().take_rows(X, indices)
 
-    def describe(self, X: Any, weights: Any, need_variance: bool = True) -> tuple[Any, Any, bool, float]:
+    def describe(
+        self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
+    ) -> tuple[Any, Any, bool, float]:
         # Finiteness was checked at the door (sklearn's check_array).
         if not need_variance:
             return X, weights, True, float("nan")
@@ -109,7 +111,7 @@ class NumpyBackend(ArrayBackend):
             from sklearn.utils.sparsefuncs import mean_variance_axis
 
             return X, weights, True, float(mean_variance_axis(X, axis=0)[1].mean())
-        return super().describe(X, weights, need_variance)  # in row blocks: no copy of X
+        return super().describe(X, weights, need_variance, persist)  # in row blocks: no copy of X
 
     # --- dense: the fused numba kernels --------------------------------------
     def _sweep(

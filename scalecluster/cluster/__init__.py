@@ -1,5 +1,6 @@
 """Clustering estimators."""
 
 from ._kmeans import KMeans
+from ._minibatch import MiniBatchKMeans
 
-__all__ = ["KMeans"]
+__all__ = ["KMeans", "MiniBatchKMeans"]
