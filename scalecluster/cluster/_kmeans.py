@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -12,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._param_validation import ARRAY_LIKE, RANDOM_STATE, Interval, Options, validate_params
+from .._param_validation import ARRAY_LIKE, BOOLEAN, RANDOM_STATE, Interval, Options, validate_params
 from .._validation import check_sample_weight, check_X
 from ..backends import Backend, get_backend
 from ._lloyd import LloydResult, lloyd
@@ -61,6 +62,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Seed for the initialisation.
     algorithm : {"lloyd"}, default="lloyd"
         The K-means algorithm. Only Lloyd's is implemented.
+    persist : bool or "auto", default="auto"
+        Dask only: keep ``X`` in the cluster's memory for the iterations
+        (``True``), or re-read it from its source (e.g. Parquet) every pass
+        (``False``: slower, but a fit never needs the data to fit in memory).
+        ``"auto"`` persists unless ``X`` is larger than half of the memory of
+        the cluster's workers, and logs the decision.
 
     Attributes
     ----------
@@ -111,6 +118,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         "verbose": [Interval(Integral, 0, None, closed="left"), Options()],
         "random_state": [RANDOM_STATE],
         "algorithm": [Options("lloyd")],
+        "persist": [Options("auto"), BOOLEAN],
     }
 
     def __init__(
@@ -126,6 +134,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         verbose: int = 0,
         random_state: Any = None,
         algorithm: str = "lloyd",
+        persist: bool | str = "auto",
     ) -> None:
         self.n_clusters = n_clusters
         self.init = init
@@ -137,6 +146,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.verbose = verbose
         self.random_state = random_state
         self.algorithm = algorithm
+        self.persist = persist
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -221,7 +231,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         explicit = self._explicit_init(n_features)
         n_init = self._resolved_n_init(explicit)
 
-        X, weights, finite, variance = backend.describe(X, weights, need_variance=self.tol > 0)
+        persist = _should_persist(X, self.persist) if backend.lazy else True
+        # Without persisting, the pass that checks for NaN/inf also gives the variance.
+        X, weights, finite, variance = backend.describe(
+            X, weights, need_variance=self.tol > 0 or not persist, persist=persist
+        )
         if not finite:
             raise ValueError("Input X contains NaN or infinity.")
         tol = self.tol * variance if self.tol > 0 else 0.0
@@ -294,6 +308,40 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         backend, X = check_X(self, X, reset=False)
         weights = check_sample_weight(backend, X, sample_weight)
         return -backend.accumulate(X, weights, self._host_centers()).inertia
+
+
+logger = logging.getLogger("scalecluster")
+
+#: "auto" persists data up to this fraction of the workers' total memory limit.
+_PERSIST_FRACTION = 0.5
+
+
+def _cluster_memory_bytes() -> float | None:
+    """Total memory limit of the distributed cluster computing now (None: no such cluster or no limit)."""
+    from ..backends.dask_backend import _active_distributed_client
+
+    client = _active_distributed_client()
+    if client is None:
+        return None
+    limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+    return float(sum(limits)) or None
+
+
+def _should_persist(X: Any, setting: bool | str) -> bool:
+    if setting != "auto":
+        if not setting:
+            logger.info("persist=False: every pass re-reads X (%.3g GiB) from its source.", X.nbytes / 2**30)
+        return bool(setting)
+    memory = _cluster_memory_bytes()
+    if memory is None or X.nbytes <= _PERSIST_FRACTION * memory:
+        return True
+    logger.warning(
+        "X (%.3g GiB) is larger than half of the cluster's memory (%.3g GiB): not persisting it; "
+        "every Lloyd iteration re-reads it from its source.",
+        X.nbytes / 2**30,
+        memory / 2**30,
+    )
+    return False
 
 
 def _array_module_name(obj: Any) -> str | None:

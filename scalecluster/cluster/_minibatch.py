@@ -91,6 +91,7 @@ class MiniBatchKMeans(KMeans):
         "random_state": [RANDOM_STATE],
     }
     _parameter_constraints.pop("algorithm")
+    _parameter_constraints.pop("persist")  # batches are streamed: nothing is persisted
 
     def __init__(
         self,

@@ -117,3 +117,36 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         to_parquet(labels, tmp_path / "labels.parquet")
     assert os.listdir(tmp_path) == []
+
+
+def test_kmeans_without_persisting_rereads_and_agrees(tmp_path, frame, monkeypatch):
+    import scalecluster.io._parquet as parquet_module
+
+    _write(frame, tmp_path / "data.parquet", row_group_size=100)
+    reads = []
+    original = parquet_module._read_fragment
+    monkeypatch.setattr(parquet_module, "_read_fragment", lambda *a: reads.append(1) or original(*a))
+    X = read_parquet(tmp_path / "data.parquet", columns=["spend", "visits", "ratio"])
+    init = X[:3].compute()
+    kept = KMeans(n_clusters=3, init=init, persist=True).fit(X)
+    reads_when_kept = len(reads)
+    streamed = KMeans(n_clusters=3, init=init, persist=False).fit(X)
+    assert streamed.inertia_ == pytest.approx(kept.inertia_, rel=1e-9)
+    # Persisted: the 10 row groups are read once (plus the init's slice). Not
+    # persisted: read again in every Lloyd pass.
+    assert reads_when_kept <= 10 + 1
+    assert len(reads) - reads_when_kept >= 10 * streamed.n_iter_
+
+
+def test_auto_persist_decides_from_cluster_memory(tmp_path, frame, caplog, monkeypatch):
+    import logging
+
+    import scalecluster.cluster._kmeans as kmeans_module
+
+    _write(frame, tmp_path / "data.parquet")
+    X = read_parquet(tmp_path / "data.parquet", columns=["spend", "visits"])
+    monkeypatch.setattr(kmeans_module, "_cluster_memory_bytes", lambda: 1000.0)  # a tiny cluster
+    with caplog.at_level(logging.WARNING, logger="scalecluster"):
+        model = KMeans(n_clusters=2, random_state=0).fit(X)
+    assert "not persisting it" in caplog.text
+    assert np.isfinite(model.inertia_)
