@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from .._param_validation import ARRAY_LIKE, BOOLEAN, NONE, RANDOM_STATE, Interval, Options, validate_params
 from .._validation import check_sample_weight, check_X
@@ -352,10 +351,6 @@ class MiniBatchKMeans(KMeans):
             labels, final = backend.assign(X, weights, self._centers64.astype(X.dtype))
             self.labels_, self.inertia_ = labels, float(final.inertia)
         return self
-
-    def _host_centers(self) -> np.ndarray:
-        check_is_fitted(self)
-        return super()._host_centers()
 
 
 #: Chunks shuffled together into one stream of batches.  Data is often sorted

@@ -95,7 +95,7 @@ def sum_over_blocks(data: LabelledData, fn: Any, *args: Any) -> Any:
     one compute for all, and only the small results travel.
     """
     if not data.backend.lazy:
-        return fn(data.backend.chunk if hasattr(data.backend, "chunk") else data.backend, 0, data.X, data.labels, *args)
+        return fn(data.backend, 0, data.X, data.labels, *args)
     import dask
 
     chunk_backend = data.backend.chunk
