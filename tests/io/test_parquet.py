@@ -150,3 +150,15 @@ def test_auto_persist_decides_from_cluster_memory(tmp_path, frame, caplog, monke
         model = KMeans(n_clusters=2, random_state=0).fit(X)
     assert "not persisting it" in caplog.text
     assert np.isfinite(model.inertia_)
+
+
+def test_only_requested_columns_are_read(tmp_path, frame, monkeypatch):
+    import scalecluster.io._parquet as parquet_module
+
+    _write(frame, tmp_path / "data.parquet")
+    asked = []
+    original = parquet_module._read_fragment
+    monkeypatch.setattr(parquet_module, "_read_fragment", lambda f, s, cols, *a: asked.append(list(cols)) or original(f, s, cols, *a))
+    X = read_parquet(tmp_path / "data.parquet", columns=["visits"])
+    X.compute()
+    assert asked and all(cols == ["visits"] for cols in asked)
