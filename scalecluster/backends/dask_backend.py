@@ -195,6 +195,8 @@ class DaskBackend(Backend):
         """
         client = _active_distributed_client()
         by_worker = None if client is None else self._blocks_by_worker(client, X, weights)
+        # Where the blocks live is asked once, not on every fallback sweep.
+        groups = [[b] for b in self._blocks(X, weights)] if by_worker is None else list(by_worker.values())
         pool = None
         if by_worker is not None:
             from ._dask_sweepers import SweeperPool
@@ -214,7 +216,7 @@ class DaskBackend(Backend):
                     logger.info("Dask actor sweep failed (%s); falling back to task graphs.", error)
                     pool.close()
                     pool = None
-            return self.accumulate(X, weights, centers, want_inertia)
+            return self._accumulate_groups(groups, centers, want_inertia)
 
         try:
             yield sweep
@@ -223,8 +225,11 @@ class DaskBackend(Backend):
                 pool.close()
 
     def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
+        return self._accumulate_groups(self._block_groups(X, weights), centers, want_inertia)
+
+    def _accumulate_groups(self, groups: list[list[_Block]], centers: np.ndarray, want_inertia: bool) -> Accumulated:
+        """One graph: a task per group of blocks, each returning (k × d) sums."""
         fn = dask.delayed(_accumulate_blocks, pure=False)
-        groups = self._block_groups(X, weights)
         parts = dask.compute(
             *[fn(self.chunk, [b.X for b in g], [b.weights for b in g], centers, want_inertia) for g in groups]
         )
