@@ -1,6 +1,7 @@
 """Clustering estimators."""
 
+from ._dbscan import DBSCAN
 from ._kmeans import KMeans
 from ._minibatch import MiniBatchKMeans
 
-__all__ = ["KMeans", "MiniBatchKMeans"]
+__all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans"]

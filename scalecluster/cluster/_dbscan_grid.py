@@ -1,0 +1,284 @@
+"""DBSCAN on a uniform grid index, in memory proportional to n.
+
+The index
+---------
+Points are binned into *search cells*; a point's eps-neighbours all lie in the
+cells at most ``reach`` steps away along every dimension.  Each cell gets an
+integer key, linear in its coordinates, so the neighbours of a cell along the
+last dimension are consecutive keys: after sorting the points by key, one
+column of neighbouring cells is one contiguous slice of points, found by a
+binary search.  A cell visits ``(2 * reach + 1) ** (d - 1)`` columns and never
+a point outside them, and only *occupied* cells exist (the key array).
+
+Inside the search cells, points are grouped into *runs*: the points of one
+clique cell, a cell whose diagonal is below eps, so all its points are
+neighbours of each other.  Runs make the dense parts cheap: a run that alone
+weighs ``min_samples`` is core without a distance computed, and core points of
+a run are joined to each other for free.
+
+* d ≤ 3: search cells are the clique cells themselves (side eps/√d,
+  ``reach`` = 2): 5 columns of 5 cells in 2-D, 25 columns in 3-D.
+* d = 4, 5: clique cells would need ``reach`` = 3, 7⁴ = 2401 columns in 5-D;
+  so search cells have side eps (``reach`` = 1: 27 or 81 columns) and are cut
+  into clique sub-cells for the runs.
+* d > 5 (the ``auto`` switch): 3^(d-1) columns, each holding mostly points
+  outside the eps-ball, make the grid slower than a KD-tree; see
+  :mod:`._dbscan_tree`.
+
+Both cell sides carry a relative margin of 1e-6, so floating-point rounding in
+the binning can neither split a neighbour pair across non-adjacent cells nor
+put two points more than eps apart into one clique cell.
+
+The algorithm
+-------------
+1. core points: neighbour weights counted up to ``min_samples``;
+2. clusters: union-find over runs, joining two runs that hold a pair of core
+   points within eps (each pair of neighbouring runs looked at once, and
+   skipped when already joined);
+3. labels: clusters are numbered by their first core point in input order, and
+   a border point takes the smallest label among its core neighbours — the
+   order in which scikit-learn's DBSCAN expands its clusters, so the labels are
+   identical to its labels, border points included.
+
+Memory: the sorted float64 copy of X, and a few int64 arrays of length n: O(n),
+never the neighbourhoods.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._config import effective_n_threads
+from . import _dbscan_kernels as kernels
+
+#: Largest dimension the grid handles (see the module docstring).
+GRID_MAX_FEATURES = 5
+
+#: Relative margin on cell sides against rounding in the binning.
+_MARGIN = 1e-6
+
+#: Keys must stay below this (int64, with room for the neighbour offsets).
+_MAX_KEY = 2**62
+
+
+@dataclass
+class GridIndex:
+    """Points sorted by cell and run, and where each cell and run starts."""
+
+    X: np.ndarray  # (n, d) float64, sorted
+    order: np.ndarray  # (n,) original index of each sorted point
+    cell_keys: np.ndarray
+    cell_start: np.ndarray
+    cell_run_start: np.ndarray
+    run_start: np.ndarray
+    outer: np.ndarray
+    reach: int
+
+    @property
+    def n_cells(self) -> int:
+        return self.cell_keys.shape[0]
+
+
+def grid_shape(n_features: int, eps: float) -> tuple[float, int, float | None, int]:
+    """``(search side, reach, clique sub-cell side or None, sub-cells per dimension)``."""
+    d = n_features
+    if d <= 3:
+        side = eps / math.sqrt(d) * (1 - _MARGIN)
+        return side, math.ceil(eps / side), None, 1
+    side = eps * (1 + _MARGIN)
+    sub_side = eps / math.sqrt(d) * (1 - _MARGIN)
+    return side, 1, sub_side, math.ceil(side / sub_side)
+
+
+def grid_fits(X: np.ndarray, eps: float) -> bool:
+    """Whether the keys of ``X``'s grid fit in int64 (else the tree path is used)."""
+    return _key_layout(X.min(axis=0), X.max(axis=0), eps) is not None
+
+
+def _key_layout(
+    low: np.ndarray, high: np.ndarray, eps: float
+) -> tuple[np.ndarray, int] | None:
+    side, reach, _, per_dim = grid_shape(low.shape[0], eps)
+    extents = [
+        int((h - lo) // side) + 1 + 2 * reach
+        for lo, h in zip(low.tolist(), high.tolist())
+    ]
+    total = per_dim ** low.shape[0]
+    for e in extents:
+        total *= e
+    if total >= _MAX_KEY:
+        return None
+    strides = np.ones(len(extents), dtype=np.int64)
+    for j in range(len(extents) - 2, -1, -1):
+        strides[j] = strides[j + 1] * extents[j + 1]
+    return strides, per_dim ** low.shape[0]
+
+
+def build_grid(X: np.ndarray, eps: float) -> GridIndex:
+    """Sort ``X`` (float64, finite) into the grid index for radius ``eps``."""
+    n, d = X.shape
+    side, reach, sub_side, per_dim = grid_shape(d, eps)
+    low = X.min(axis=0)
+    layout = _key_layout(low, X.max(axis=0), eps)
+    if layout is None:
+        raise ValueError(
+            f"eps={eps} is too small for a grid over this data's range: the cell keys overflow int64."
+        )
+    strides, n_sub = layout
+    # Keys one feature at a time: no (n, d) integer temporary.
+    key = np.zeros(n, dtype=np.int64)
+    sub = np.zeros(n, dtype=np.int64) if sub_side is not None else None
+    for j in range(d):
+        offset = X[:, j] - low[j]
+        cell = np.floor(offset / side)
+        key += (cell.astype(np.int64) + reach) * strides[j]
+        if sub is not None:
+            within = np.floor((offset - cell * side) / sub_side).astype(np.int64)
+            sub = sub * per_dim + np.clip(within, 0, per_dim - 1)
+        del offset, cell
+    if sub is not None:
+        key = key * n_sub + sub
+        del sub
+    # Stable: inside a run, points keep their input order.
+    order = np.argsort(key, kind="stable")
+    run_keys = key[order]
+    del key
+    run_start = _starts(run_keys)
+    cell_of_run = run_keys[run_start[:-1]] // n_sub
+    cell_run_start = _starts(cell_of_run)
+    cell_keys = cell_of_run[cell_run_start[:-1]]
+    cell_start = run_start[cell_run_start]
+    del run_keys, cell_of_run
+
+    outer = _outer_offsets(strides, reach)
+    return GridIndex(
+        X=np.ascontiguousarray(X[order]),
+        order=order,
+        cell_keys=cell_keys,
+        cell_start=cell_start,
+        cell_run_start=cell_run_start,
+        run_start=run_start,
+        outer=outer,
+        reach=reach,
+    )
+
+
+def _starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Start of every run of equal values, and the total length at the end."""
+    change = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+    return np.concatenate(([0], change, [sorted_keys.shape[0]])).astype(np.int64)
+
+
+def _outer_offsets(strides: np.ndarray, reach: int) -> np.ndarray:
+    """Key offsets of the neighbouring columns (all dimensions but the last), own column first."""
+    steps = np.arange(-reach, reach + 1, dtype=np.int64)
+    offsets = np.zeros(1, dtype=np.int64)
+    for stride in strides[:-1].tolist():
+        offsets = (offsets[:, None] + steps[None, :] * stride).ravel()
+    return np.concatenate(([0], offsets[offsets != 0])).astype(np.int64)
+
+
+def grid_dbscan(
+    X: np.ndarray, weights: np.ndarray | None, eps: float, min_samples: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """DBSCAN of ``X`` on the grid: ``(labels, core mask)`` in input order.
+
+    ``X`` must be finite; ``weights`` non-negative (None: every point weighs 1).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    index = build_grid(X, eps)
+    w = (
+        np.ones(n)
+        if weights is None
+        else np.ascontiguousarray(np.asarray(weights, dtype=np.float64)[index.order])
+    )
+    eps2 = float(eps) * float(eps)
+    core = np.zeros(n, dtype=np.bool_)
+    args = (
+        index.cell_keys,
+        index.cell_start,
+        index.cell_run_start,
+        index.run_start,
+        index.outer,
+        index.reach,
+    )
+
+    _run_cells(
+        index,
+        lambda c0, c1: kernels.core_points(
+            index.X, w, *args, eps2, float(min_samples), c0, c1, core
+        ),
+    )
+
+    n_runs = index.run_start.shape[0] - 1
+    run_has_core = (
+        np.logical_or.reduceat(core, index.run_start[:-1])
+        if n_runs
+        else np.zeros(0, bool)
+    )
+    parent = np.arange(n_runs, dtype=np.int64)
+    kernels.join_runs(
+        index.X, core, run_has_core, index.cell_keys, index.cell_run_start, index.run_start,
+        index.outer, index.reach, eps2, 0, index.n_cells, parent,
+    )  # fmt: skip
+    run_label = _number_clusters(kernels.roots(parent), run_has_core, index, core)
+    del parent
+
+    labels_sorted = np.empty(n, dtype=np.int64)
+    _run_cells(
+        index,
+        lambda c0, c1: kernels.border_labels(
+            index.X, core, run_label, *args, eps2, c0, c1, labels_sorted
+        ),
+    )
+    labels = np.empty(n, dtype=np.int64)
+    labels[index.order] = labels_sorted
+    core_mask = np.zeros(n, dtype=np.bool_)
+    core_mask[index.order] = core
+    return labels, core_mask
+
+
+def _number_clusters(
+    root: np.ndarray, run_has_core: np.ndarray, index: GridIndex, core: np.ndarray
+) -> np.ndarray:
+    """Label of every run (-1 without core points): clusters numbered by first core point in input order."""
+    n_runs = root.shape[0]
+    run_label = np.full(n_runs, -1, dtype=np.int64)
+    if not run_has_core.any():
+        return run_label
+    # First core point (input order) of every run; stable sort kept input order inside runs.
+    big = np.iinfo(np.int64).max
+    first = np.where(core, index.order, big)
+    run_first = np.minimum.reduceat(first, index.run_start[:-1])
+    cluster_first = np.full(n_runs, big, dtype=np.int64)
+    np.minimum.at(cluster_first, root[run_has_core], run_first[run_has_core])
+    clusters = np.flatnonzero(cluster_first != big)
+    ranked = clusters[np.argsort(cluster_first[clusters], kind="stable")]
+    number = np.full(n_runs, -1, dtype=np.int64)
+    number[ranked] = np.arange(ranked.shape[0])
+    run_label[run_has_core] = number[root[run_has_core]]
+    return run_label
+
+
+def _run_cells(index: GridIndex, work: Any) -> None:
+    """Run ``work(c0, c1)`` over cell ranges of about equal point counts, on threads."""
+    from ..backends.numpy_backend import _thread_pool
+
+    n = index.X.shape[0]
+    n_ranges = max(1, min(effective_n_threads() * 4, n // 20_000))
+    if n_ranges == 1:
+        work(0, index.n_cells)
+        return
+    targets = np.linspace(0, n, n_ranges + 1)[1:-1]
+    cuts = np.searchsorted(index.cell_start, targets)
+    bounds = np.unique(np.concatenate(([0], cuts, [index.n_cells]))).tolist()
+    ranges = list(itertools.pairwise(bounds))
+    pool = _thread_pool(effective_n_threads())
+    for future in [pool.submit(work, a, b) for a, b in ranges]:
+        future.result()

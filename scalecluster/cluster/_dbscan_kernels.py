@@ -1,0 +1,245 @@
+"""numba kernels of the grid DBSCAN (see :mod:`._dbscan_grid` for the index).
+
+Why numba: every phase walks, for each cell, a handful of neighbouring cell
+ranges and compares points pairwise with early exits (stop counting at
+``min_samples``, stop looking for a link between two cells at the first pair
+within ``eps``, skip a pair whose cells are already joined).  Those
+data-dependent loops cannot be written as NumPy array operations without
+materialising the neighbourhoods, which is exactly the O(n · neighbours) memory
+this module exists to avoid.
+
+Layout shared by the kernels (all arrays sorted by cell, then run):
+
+* ``X``: (n, d) float64 points; ``w``: (n,) float64 weights.
+* ``cell_keys``: (C,) sorted linear keys of the occupied search cells;
+  ``cell_start``: (C + 1,) first point of each cell;
+  ``cell_run_start``: (C + 1,) first run of each cell.
+* A *run* is a maximal group of points in the same clique cell, a cell small
+  enough (diagonal < eps) that its points are all within eps of each other;
+  ``run_start``: (R + 1,) first point of each run.
+* ``outer``: key offsets of the neighbouring columns of cells (all but the
+  last dimension); along the last dimension, neighbours are the ``reach`` keys
+  on either side, so each column is one contiguous range of cells.
+
+Distances are ``sum((x - y) ** 2) <= eps ** 2`` in float64, summed over the
+features in order, as scikit-learn's KD-tree does, so a pair is a neighbour
+here exactly when it is one there.  Every kernel takes a range of cells and
+releases the GIL; the caller runs ranges on threads.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _within(X, i, j, eps2):
+    s = 0.0
+    for f in range(X.shape[1]):
+        diff = X[i, f] - X[j, f]
+        s += diff * diff
+    return s <= eps2
+
+
+@numba.njit(nogil=True, cache=True)
+def _neighbour_cells(cell_keys, c, outer, reach, lo, hi):
+    """Fill ``lo[t]:hi[t]``, the cell-index range of column ``t`` around cell ``c``."""
+    key = cell_keys[c]
+    for t in range(outer.shape[0]):
+        lo[t] = np.searchsorted(cell_keys, key + outer[t] - reach, side="left")
+        hi[t] = np.searchsorted(cell_keys, key + outer[t] + reach, side="right")
+
+
+@numba.njit(nogil=True, cache=True)
+def core_points(
+    X,
+    w,
+    cell_keys,
+    cell_start,
+    cell_run_start,
+    run_start,
+    outer,
+    reach,
+    eps2,
+    min_samples,
+    c0,
+    c1,
+    core,
+):
+    """Mark ``core[i]`` for the points of cells ``c0:c1``.
+
+    A run whose weight alone reaches ``min_samples`` is core as a whole with no
+    distance computed; otherwise neighbours are counted until ``min_samples``
+    (weights are non-negative, so the count only grows).
+    """
+    m = outer.shape[0]
+    lo = np.empty(m, np.int64)
+    hi = np.empty(m, np.int64)
+    for c in range(c0, c1):
+        found = False
+        for r in range(cell_run_start[c], cell_run_start[c + 1]):
+            a = run_start[r]
+            b = run_start[r + 1]
+            total = 0.0
+            for i in range(a, b):
+                total += w[i]
+            if total >= min_samples:
+                for i in range(a, b):
+                    core[i] = True
+                continue
+            if not found:
+                _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
+                found = True
+            for i in range(a, b):
+                count = 0.0
+                for t in range(m):
+                    for j in range(cell_start[lo[t]], cell_start[hi[t]]):
+                        if _within(X, i, j, eps2):
+                            count += w[j]
+                    if count >= min_samples:
+                        break
+                core[i] = count >= min_samples
+
+
+@numba.njit(nogil=True, cache=True)
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]  # path halving
+        x = parent[x]
+    return x
+
+
+@numba.njit(nogil=True, cache=True)
+def _runs_touch(X, core, run_start, r, s, eps2):
+    """Whether a core point of run ``r`` is within eps of a core point of run ``s``."""
+    for i in range(run_start[r], run_start[r + 1]):
+        if not core[i]:
+            continue
+        for j in range(run_start[s], run_start[s + 1]):
+            if core[j] and _within(X, i, j, eps2):
+                return True
+    return False
+
+
+@numba.njit(nogil=True, cache=True)
+def join_runs(
+    X,
+    core,
+    run_has_core,
+    cell_keys,
+    cell_run_start,
+    run_start,
+    outer,
+    reach,
+    eps2,
+    c0,
+    c1,
+    parent,
+):
+    """Union-find over runs: join two runs with a pair of core points within eps.
+
+    Every run of cells ``c0:c1`` is compared with the runs after it in the
+    neighbouring cells, once per pair, and only while the two are not joined
+    yet: inside a dense cluster almost every pair is skipped after one lookup.
+    Runs are cliques, so joining runs joins all their core points at once.
+    Sequential: ``parent`` is shared.
+    """
+    m = outer.shape[0]
+    lo = np.empty(m, np.int64)
+    hi = np.empty(m, np.int64)
+    for c in range(c0, c1):
+        found = False
+        for r in range(cell_run_start[c], cell_run_start[c + 1]):
+            if not run_has_core[r]:
+                continue
+            if not found:
+                _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
+                found = True
+            for t in range(m):
+                for c2 in range(max(lo[t], c), hi[t]):
+                    for s in range(cell_run_start[c2], cell_run_start[c2 + 1]):
+                        if s <= r or not run_has_core[s]:
+                            continue
+                        a = _find(parent, r)
+                        b = _find(parent, s)
+                        if a == b:
+                            continue
+                        if _runs_touch(X, core, run_start, r, s, eps2):
+                            if a < b:
+                                parent[b] = a
+                            else:
+                                parent[a] = b
+
+
+@numba.njit(nogil=True, cache=True)
+def roots(parent):
+    """The root of every element, with paths fully compressed."""
+    out = np.empty_like(parent)
+    for x in range(parent.shape[0]):
+        out[x] = _find(parent, x)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def border_labels(
+    X,
+    core,
+    run_label,
+    cell_keys,
+    cell_start,
+    cell_run_start,
+    run_start,
+    outer,
+    reach,
+    eps2,
+    c0,
+    c1,
+    labels,
+):
+    """Labels of the points of cells ``c0:c1``.
+
+    A core point takes its run's label.  A non-core point takes the smallest
+    label among the core points within eps (scikit-learn expands clusters in
+    label order, so the first to reach a border point is the smallest), or
+    -1: noise.
+    """
+    m = outer.shape[0]
+    lo = np.empty(m, np.int64)
+    hi = np.empty(m, np.int64)
+    big = np.iinfo(np.int64).max
+    for c in range(c0, c1):
+        found = False
+        for r in range(cell_run_start[c], cell_run_start[c + 1]):
+            for i in range(run_start[r], run_start[r + 1]):
+                if core[i]:
+                    labels[i] = run_label[r]
+                    continue
+                if not found:
+                    _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
+                    found = True
+                # A core point in the same run is within eps: its label bounds the search.
+                best = run_label[r] if run_label[r] >= 0 else big
+                for t in range(m):
+                    for c2 in range(lo[t], hi[t]):
+                        for s in range(cell_run_start[c2], cell_run_start[c2 + 1]):
+                            lab = run_label[s]
+                            if lab < 0 or lab >= best:
+                                continue
+                            for j in range(run_start[s], run_start[s + 1]):
+                                if core[j] and _within(X, i, j, eps2):
+                                    best = lab
+                                    break
+                labels[i] = best if best != big else -1
+
+
+@numba.njit(nogil=True, cache=True)
+def union_pairs(parent, left, right):
+    """Union-find: join ``left[t]`` and ``right[t]`` for every t (the smaller root wins)."""
+    for t in range(left.shape[0]):
+        a = _find(parent, left[t])
+        b = _find(parent, right[t])
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
