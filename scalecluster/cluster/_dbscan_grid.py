@@ -76,12 +76,25 @@ class GridIndex:
     cell_start: np.ndarray
     cell_run_start: np.ndarray
     run_start: np.ndarray
-    outer: np.ndarray
+    outer: np.ndarray  # key offset of each neighbouring column, own column first
+    outer_steps: np.ndarray  # (columns, d - 1) the same offsets in cells along each axis
     reach: int
+    low: np.ndarray  # (d,) origin of the grid
+    side: float  # side of a search cell
 
     @property
     def n_cells(self) -> int:
         return self.cell_keys.shape[0]
+
+    @property
+    def layout(self) -> tuple:
+        """The arrays every kernel walks (see :mod:`._dbscan_kernels`)."""
+        return (self.cell_keys, self.cell_start, self.cell_run_start, self.run_start, self.outer, self.reach)
+
+    @property
+    def geometry(self) -> tuple:
+        """What the kernels need to skip cells beyond eps of a point."""
+        return (self.low, self.side, self.outer_steps)
 
 
 def grid_shape(n_features: int, eps: float) -> tuple[float, int, float | None, int]:
@@ -100,14 +113,9 @@ def grid_fits(X: np.ndarray, eps: float) -> bool:
     return _key_layout(X.min(axis=0), X.max(axis=0), eps) is not None
 
 
-def _key_layout(
-    low: np.ndarray, high: np.ndarray, eps: float
-) -> tuple[np.ndarray, int] | None:
+def _key_layout(low: np.ndarray, high: np.ndarray, eps: float) -> tuple[np.ndarray, int] | None:
     side, reach, _, per_dim = grid_shape(low.shape[0], eps)
-    extents = [
-        int((h - lo) // side) + 1 + 2 * reach
-        for lo, h in zip(low.tolist(), high.tolist())
-    ]
+    extents = [int((h - lo) // side) + 1 + 2 * reach for lo, h in zip(low.tolist(), high.tolist())]
     total = per_dim ** low.shape[0]
     for e in extents:
         total *= e
@@ -126,9 +134,7 @@ def build_grid(X: np.ndarray, eps: float) -> GridIndex:
     low = X.min(axis=0)
     layout = _key_layout(low, X.max(axis=0), eps)
     if layout is None:
-        raise ValueError(
-            f"eps={eps} is too small for a grid over this data's range: the cell keys overflow int64."
-        )
+        raise ValueError(f"eps={eps} is too small for a grid over this data's range: the cell keys overflow int64.")
     strides, n_sub = layout
     # Keys one feature at a time: no (n, d) integer temporary.
     key = np.zeros(n, dtype=np.int64)
@@ -144,8 +150,9 @@ def build_grid(X: np.ndarray, eps: float) -> GridIndex:
     if sub is not None:
         key = key * n_sub + sub
         del sub
-    # Stable: inside a run, points keep their input order.
-    order = np.argsort(key, kind="stable")
+    # Order inside a run does not matter (clusters are numbered by their smallest
+    # input index, whatever the order), so the faster unstable sort will do.
+    order = np.argsort(key)
     run_keys = key[order]
     del key
     run_start = _starts(run_keys)
@@ -155,16 +162,19 @@ def build_grid(X: np.ndarray, eps: float) -> GridIndex:
     cell_start = run_start[cell_run_start]
     del run_keys, cell_of_run
 
-    outer = _outer_offsets(strides, reach)
+    outer, outer_steps = _outer_offsets(strides, reach)
     return GridIndex(
-        X=np.ascontiguousarray(X[order]),
+        X=np.take(X, order, axis=0),  # np.take: ~8x faster than X[order] for narrow rows
         order=order,
         cell_keys=cell_keys,
         cell_start=cell_start,
         cell_run_start=cell_run_start,
         run_start=run_start,
         outer=outer,
+        outer_steps=outer_steps,
         reach=reach,
+        low=np.asarray(low, dtype=np.float64),
+        side=float(side),
     )
 
 
@@ -174,13 +184,16 @@ def _starts(sorted_keys: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], change, [sorted_keys.shape[0]])).astype(np.int64)
 
 
-def _outer_offsets(strides: np.ndarray, reach: int) -> np.ndarray:
-    """Key offsets of the neighbouring columns (all dimensions but the last), own column first."""
+def _outer_offsets(strides: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbouring columns (all axes but the last): key offsets and steps per axis, own column first."""
+    d_outer = strides.shape[0] - 1
     steps = np.arange(-reach, reach + 1, dtype=np.int64)
-    offsets = np.zeros(1, dtype=np.int64)
-    for stride in strides[:-1].tolist():
-        offsets = (offsets[:, None] + steps[None, :] * stride).ravel()
-    return np.concatenate(([0], offsets[offsets != 0])).astype(np.int64)
+    grids = np.meshgrid(*([steps] * d_outer), indexing="ij")
+    per_axis = np.stack([g.ravel() for g in grids], axis=1) if d_outer else np.zeros((1, 0), np.int64)
+    own = np.flatnonzero((per_axis == 0).all(axis=1))
+    per_axis = np.concatenate((per_axis[own], np.delete(per_axis, own, axis=0)))
+    keys = per_axis @ strides[:-1] if d_outer else np.zeros(1, np.int64)
+    return np.ascontiguousarray(keys, dtype=np.int64), np.ascontiguousarray(per_axis, dtype=np.int64)
 
 
 def grid_dbscan(
@@ -193,49 +206,26 @@ def grid_dbscan(
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
     index = build_grid(X, eps)
-    w = (
-        np.ones(n)
-        if weights is None
-        else np.ascontiguousarray(np.asarray(weights, dtype=np.float64)[index.order])
-    )
+    w = np.ones(n) if weights is None else np.take(np.asarray(weights, dtype=np.float64), index.order)
     eps2 = float(eps) * float(eps)
     core = np.zeros(n, dtype=np.bool_)
-    args = (
-        index.cell_keys,
-        index.cell_start,
-        index.cell_run_start,
-        index.run_start,
-        index.outer,
-        index.reach,
-    )
-
+    grid, geometry = index.layout, index.geometry
     _run_cells(
         index,
-        lambda c0, c1: kernels.core_points(
-            index.X, w, *args, eps2, float(min_samples), c0, c1, core
-        ),
+        lambda c0, c1: kernels.core_points(index.X, w, grid, geometry, eps2, float(min_samples), c0, c1, core),
     )
 
     n_runs = index.run_start.shape[0] - 1
-    run_has_core = (
-        np.logical_or.reduceat(core, index.run_start[:-1])
-        if n_runs
-        else np.zeros(0, bool)
-    )
+    run_has_core = np.logical_or.reduceat(core, index.run_start[:-1]) if n_runs else np.zeros(0, bool)
     parent = np.arange(n_runs, dtype=np.int64)
-    kernels.join_runs(
-        index.X, core, run_has_core, index.cell_keys, index.cell_run_start, index.run_start,
-        index.outer, index.reach, eps2, 0, index.n_cells, parent,
-    )  # fmt: skip
+    kernels.join_runs(index.X, core, run_has_core, grid, eps2, 0, index.n_cells, parent)
     run_label = _number_clusters(kernels.roots(parent), run_has_core, index, core)
     del parent
 
     labels_sorted = np.empty(n, dtype=np.int64)
     _run_cells(
         index,
-        lambda c0, c1: kernels.border_labels(
-            index.X, core, run_label, *args, eps2, c0, c1, labels_sorted
-        ),
+        lambda c0, c1: kernels.border_labels(index.X, core, run_label, grid, geometry, eps2, c0, c1, labels_sorted),
     )
     labels = np.empty(n, dtype=np.int64)
     labels[index.order] = labels_sorted
@@ -244,9 +234,7 @@ def grid_dbscan(
     return labels, core_mask
 
 
-def _number_clusters(
-    root: np.ndarray, run_has_core: np.ndarray, index: GridIndex, core: np.ndarray
-) -> np.ndarray:
+def _number_clusters(root: np.ndarray, run_has_core: np.ndarray, index: GridIndex, core: np.ndarray) -> np.ndarray:
     """Label of every run (-1 without core points): clusters numbered by first core point in input order."""
     n_runs = root.shape[0]
     run_label = np.full(n_runs, -1, dtype=np.int64)

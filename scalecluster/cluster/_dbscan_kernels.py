@@ -44,38 +44,80 @@ def _within(X, i, j, eps2):
 
 @numba.njit(nogil=True, cache=True)
 def _neighbour_cells(cell_keys, c, outer, reach, lo, hi):
-    """Fill ``lo[t]:hi[t]``, the cell-index range of column ``t`` around cell ``c``."""
+    """Fill ``lo[t]:hi[t]``, the cell-index range of column ``t`` around cell ``c``.
+
+    Kernels visit cells in increasing key order, so every bound only moves
+    forward: it is advanced from where it was for the previous cell (amortised
+    O(1) per cell and column) rather than binary-searched.  ``lo[0] < 0``
+    means "not started": the first cell of a range starts with a binary search.
+    """
     key = cell_keys[c]
+    n = cell_keys.shape[0]
+    if lo[0] < 0:
+        for t in range(outer.shape[0]):
+            lo[t] = np.searchsorted(cell_keys, key + outer[t] - reach, side="left")
+            hi[t] = np.searchsorted(cell_keys, key + outer[t] + reach, side="right")
+        return
     for t in range(outer.shape[0]):
-        lo[t] = np.searchsorted(cell_keys, key + outer[t] - reach, side="left")
-        hi[t] = np.searchsorted(cell_keys, key + outer[t] + reach, side="right")
+        first = key + outer[t] - reach
+        last = key + outer[t] + reach
+        a = lo[t]
+        while a < n and cell_keys[a] < first:
+            a += 1
+        b = max(hi[t], a)
+        while b < n and cell_keys[b] <= last:
+            b += 1
+        lo[t] = a
+        hi[t] = b
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _gap(offset, u, side):
+    """Distance along one axis from a point at ``u`` in its cell to the cell ``offset`` steps away."""
+    if offset > 0:
+        return offset * side - u
+    if offset < 0:
+        return u + (-offset - 1) * side
+    return 0.0
 
 
 @numba.njit(nogil=True, cache=True)
-def core_points(
-    X,
-    w,
-    cell_keys,
-    cell_start,
-    cell_run_start,
-    run_start,
-    outer,
-    reach,
-    eps2,
-    min_samples,
-    c0,
-    c1,
-    core,
-):
+def _position(X, i, low, side, u):
+    """``u[j]``: where point ``i`` sits inside its search cell, along every axis."""
+    for j in range(X.shape[1]):
+        pos = X[i, j] - low[j]
+        u[j] = pos - np.floor(pos / side) * side
+
+
+@numba.njit(nogil=True, cache=True)
+def _column_gaps(outer_steps, u, side, col_gap2):
+    """Squared distance from the point to each neighbouring column (all axes but the last)."""
+    for t in range(outer_steps.shape[0]):
+        g2 = 0.0
+        for j in range(outer_steps.shape[1]):
+            g = _gap(outer_steps[t, j], u[j], side)
+            g2 += g * g
+        col_gap2[t] = g2
+
+
+@numba.njit(nogil=True, cache=True)
+def core_points(X, w, grid, geometry, eps2, min_samples, c0, c1, core):
     """Mark ``core[i]`` for the points of cells ``c0:c1``.
 
     A run whose weight alone reaches ``min_samples`` is core as a whole with no
     distance computed; otherwise neighbours are counted until ``min_samples``
-    (weights are non-negative, so the count only grows).
+    (weights are non-negative, so the count only grows).  Cells whose box is
+    farther than eps from the point are skipped without reading their points.
     """
+    cell_keys, cell_start, cell_run_start, run_start, outer, reach = grid
+    low, side, outer_steps = geometry
     m = outer.shape[0]
-    lo = np.empty(m, np.int64)
+    d = X.shape[1]
+    lo = np.full(m, -1, np.int64)
     hi = np.empty(m, np.int64)
+    u = np.empty(d)
+    col_gap2 = np.empty(m)
+    limit = eps2 * (1 + 1e-9)  # prune only what is surely out of reach
     for c in range(c0, c1):
         found = False
         for r in range(cell_run_start[c], cell_run_start[c + 1]):
@@ -92,11 +134,20 @@ def core_points(
                 _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
                 found = True
             for i in range(a, b):
+                _position(X, i, low, side, u)
+                _column_gaps(outer_steps, u, side, col_gap2)
                 count = 0.0
                 for t in range(m):
-                    for j in range(cell_start[lo[t]], cell_start[hi[t]]):
-                        if _within(X, i, j, eps2):
-                            count += w[j]
+                    if col_gap2[t] > limit:
+                        continue
+                    base = cell_keys[c] + outer[t]
+                    for c2 in range(lo[t], hi[t]):
+                        g = _gap(cell_keys[c2] - base, u[d - 1], side)
+                        if col_gap2[t] + g * g > limit:
+                            continue
+                        for j in range(cell_start[c2], cell_start[c2 + 1]):
+                            if _within(X, i, j, eps2):
+                                count += w[j]
                     if count >= min_samples:
                         break
                 core[i] = count >= min_samples
@@ -123,20 +174,7 @@ def _runs_touch(X, core, run_start, r, s, eps2):
 
 
 @numba.njit(nogil=True, cache=True)
-def join_runs(
-    X,
-    core,
-    run_has_core,
-    cell_keys,
-    cell_run_start,
-    run_start,
-    outer,
-    reach,
-    eps2,
-    c0,
-    c1,
-    parent,
-):
+def join_runs(X, core, run_has_core, grid, eps2, c0, c1, parent):
     """Union-find over runs: join two runs with a pair of core points within eps.
 
     Every run of cells ``c0:c1`` is compared with the runs after it in the
@@ -145,8 +183,9 @@ def join_runs(
     Runs are cliques, so joining runs joins all their core points at once.
     Sequential: ``parent`` is shared.
     """
+    cell_keys, _, cell_run_start, run_start, outer, reach = grid
     m = outer.shape[0]
-    lo = np.empty(m, np.int64)
+    lo = np.full(m, -1, np.int64)
     hi = np.empty(m, np.int64)
     for c in range(c0, c1):
         found = False
@@ -182,21 +221,7 @@ def roots(parent):
 
 
 @numba.njit(nogil=True, cache=True)
-def border_labels(
-    X,
-    core,
-    run_label,
-    cell_keys,
-    cell_start,
-    cell_run_start,
-    run_start,
-    outer,
-    reach,
-    eps2,
-    c0,
-    c1,
-    labels,
-):
+def border_labels(X, core, run_label, grid, geometry, eps2, c0, c1, labels):
     """Labels of the points of cells ``c0:c1``.
 
     A core point takes its run's label.  A non-core point takes the smallest
@@ -204,9 +229,15 @@ def border_labels(
     label order, so the first to reach a border point is the smallest), or
     -1: noise.
     """
+    cell_keys, _, cell_run_start, run_start, outer, reach = grid
+    low, side, outer_steps = geometry
     m = outer.shape[0]
-    lo = np.empty(m, np.int64)
+    d = X.shape[1]
+    lo = np.full(m, -1, np.int64)
     hi = np.empty(m, np.int64)
+    u = np.empty(d)
+    col_gap2 = np.empty(m)
+    limit = eps2 * (1 + 1e-9)
     big = np.iinfo(np.int64).max
     for c in range(c0, c1):
         found = False
@@ -218,10 +249,18 @@ def border_labels(
                 if not found:
                     _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
                     found = True
+                _position(X, i, low, side, u)
+                _column_gaps(outer_steps, u, side, col_gap2)
                 # A core point in the same run is within eps: its label bounds the search.
                 best = run_label[r] if run_label[r] >= 0 else big
                 for t in range(m):
+                    if col_gap2[t] > limit:
+                        continue
+                    base = cell_keys[c] + outer[t]
                     for c2 in range(lo[t], hi[t]):
+                        g = _gap(cell_keys[c2] - base, u[d - 1], side)
+                        if col_gap2[t] + g * g > limit:
+                            continue
                         for s in range(cell_run_start[c2], cell_run_start[c2 + 1]):
                             lab = run_label[s]
                             if lab < 0 or lab >= best:
