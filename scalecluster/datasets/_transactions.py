@@ -161,39 +161,39 @@ def make_transactions(
 def _customer_range(
     seed: int, reference: pd.Timestamp, start: int, stop: int, n_customers: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Order lines and labels of customers ``start`` to ``stop`` (0-based positions)."""
+    """Order lines and labels of customers ``start`` to ``stop`` (0-based positions).
+
+    Blocks are always drawn whole (the last one too, and cut), so a customer's
+    data does not depend on ``n_customers``.
+    """
+    size = CUSTOMERS_PER_BLOCK
     lines = rows_between(
         start,
         stop,
         n_customers,
-        CUSTOMERS_PER_BLOCK,
-        lambda b, f, c: _block(seed, reference, b, f, c),
+        size,
+        lambda b, f, c: _block(seed, reference, b, f, size),
     )
-    ids = np.arange(start, stop, dtype=np.int64) + 1
-    rng_labels = [
-        _labels(
-            seed,
-            b,
-            CUSTOMERS_PER_BLOCK * b,
-            min(CUSTOMERS_PER_BLOCK, n_customers - CUSTOMERS_PER_BLOCK * b),
-        )
-        for b in range(start // CUSTOMERS_PER_BLOCK, -(-stop // CUSTOMERS_PER_BLOCK))
-    ]
-    offset = start - (start // CUSTOMERS_PER_BLOCK) * CUSTOMERS_PER_BLOCK
+    first_block = start // size
+    codes = np.concatenate(
+        [_labels(seed, b) for b in range(first_block, -(-stop // size))]
+    )
+    codes = codes[start - first_block * size : stop - first_block * size]
     names = np.array(list(BEHAVIOURS), dtype=object)
-    labels = np.concatenate(rng_labels)[offset : offset + (stop - start)]
     customers = pd.DataFrame(
-        {"customer_id": ids, "behaviour": pd.array(names[labels], dtype="str")}
+        {
+            "customer_id": np.arange(start, stop, dtype=np.int64) + 1,
+            "behaviour": pd.array(names[codes], dtype="str"),
+        }
     )
     return lines, customers
 
 
-def _labels(seed: int, block: int, first: int, count: int) -> np.ndarray:
+def _labels(seed: int, block: int) -> np.ndarray:
     """Behaviour codes of one block's customers (the first draws of its stream)."""
     shares = np.array([b.share for b in BEHAVIOURS.values()])
-    return block_rng(seed, TRANSACTIONS_STREAM, block).choice(
-        len(shares), size=count, p=shares / shares.sum()
-    )
+    rng = block_rng(seed, TRANSACTIONS_STREAM, block)
+    return rng.choice(len(shares), size=CUSTOMERS_PER_BLOCK, p=shares / shares.sum())
 
 
 def _block(
