@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._columns import check_frame, is_dask, require_columns, require_numeric
+from ._quantiles import column_quantiles
 
 OUTLIER_METHODS = ("iqr", "quantile", None)
 
@@ -104,8 +105,9 @@ def drop_outliers(
 
     Notes
     -----
-    On Dask the bounds are computed in one pass (Dask's approximate
-    quantiles); the kept rows and the counts stay lazy.
+    On Dask the bounds are computed in one pass (quantiles from merged
+    per-partition sketches, rank error about 0.1 %); the kept rows and the
+    counts stay lazy.
     """
     check_frame(frame)
     if method not in OUTLIER_METHODS:
@@ -136,9 +138,7 @@ def drop_outliers(
     if logged:
         data = data.assign(**{c: _log1p(data[c]) for c in logged})
     probs = [0.25, 0.75] if method == "iqr" else [low_q, high_q]
-    q = data.quantile(probs)
-    if is_dask(frame):
-        q = q.compute()
+    q = column_quantiles(data, probs)
     low, high = q.iloc[0], q.iloc[1]
     if method == "iqr":
         low, high = low - factor * (high - low), high + factor * (high - low)

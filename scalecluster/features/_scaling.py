@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._columns import check_frame, is_dask, require_columns, require_numeric
+from ._quantiles import column_quantiles
 
 SCALING_METHODS = ("standard", "robust", "none")
 
@@ -67,11 +68,15 @@ def log1p(frame: Any, columns: list[str] | None = None) -> Any:
 
 
 def _log1p(series: Any) -> Any:
-    return (
-        series.map_partitions(np.log1p, meta=series)
-        if is_dask(series)
-        else np.log1p(series)
-    )
+    if is_dask(series):
+        return series.map_partitions(_quiet_log1p, meta=series)
+    return _quiet_log1p(series)
+
+
+def _quiet_log1p(values: Any) -> Any:
+    # Values below -1 give NaN; scale() names such columns itself.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log1p(values)
 
 
 def scale(
@@ -89,8 +94,8 @@ def scale(
     method : {"standard", "robust", "none"}, default="standard"
         ``standard``: centre on the mean, divide by the standard deviation
         (population, as scikit-learn's StandardScaler).  ``robust``: centre on
-        the median, divide by the interquartile range (on Dask the quantiles
-        are Dask's approximate ones).  ``none``: only the log.  A column with
+        the median, divide by the interquartile range (on Dask, from merged
+        per-partition sketches: rank error about 0.1 %).  ``none``: only the log.  A column with
         zero spread is divided by 1.
     columns : list of str, default=None
         Columns to scale (all by default); only these are returned.
@@ -148,7 +153,7 @@ def scale(
     if method == "standard":
         stats.update(center=data.mean(), scale=data.std(ddof=0))
     elif method == "robust":
-        stats["quantiles"] = data.quantile([0.25, 0.5, 0.75])
+        stats["quantiles"] = column_quantiles(data, [0.25, 0.5, 0.75])
     if is_dask(frame):
         import dask
 
