@@ -9,7 +9,7 @@ from .cluster import KMeans, MiniBatchKMeans
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "MiniBatchKMeans", "config_context", "get_config", "read_parquet", "set_config", "to_parquet", "__version__"]
+__all__ = ["KMeans", "MiniBatchKMeans", "config_context", "connect", "get_config", "read_parquet", "set_config", "to_parquet", "__version__"]
 
 
 def __getattr__(name: str):
@@ -18,4 +18,8 @@ def __getattr__(name: str):
         from . import io
 
         return getattr(io, name)
+    if name == "connect":  # distributed is imported only when a client is asked for
+        from .cluster_configs import connect
+
+        return connect
     raise AttributeError(f"module 'scalecluster' has no attribute {name!r}")

@@ -102,11 +102,7 @@ def _blobs(n_samples: int, n_features: int, n_clusters: int, seed: int) -> tuple
 
 
 def _start_client(cluster_config: str | None) -> Any:
-    if cluster_config is not None:
-        from .cluster_configs import client_from_config
+    # None: the bundled "local" config (two single-threaded worker processes).
+    from .cluster_configs import connect
 
-        return client_from_config(cluster_config)
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    return Client(cluster)
+    return connect(cluster_config)
