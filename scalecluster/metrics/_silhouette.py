@@ -149,20 +149,16 @@ def _distance_sums_numba(
     dtype = X.dtype
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
-    # Tiles of the label-sorted rows that never straddle two labels.
-    bounds = np.flatnonzero(np.diff(sorted_labels)) + 1
-    starts, stops = [], []
-    for a, b in zip(
-        np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]])
-    ):
-        for t in range(a, b, TILE):
-            starts.append(t)
-            stops.append(min(t + TILE, b))
-    tile_start, tile_stop = (
-        np.asarray(starts, dtype=np.int64),
-        np.asarray(stops, dtype=np.int64),
+    # Tiles of TILE label-sorted rows, cut into segments where the label changes.
+    n_rows = len(order)
+    cuts = np.union1d(
+        np.flatnonzero(np.diff(sorted_labels)) + 1, np.arange(0, n_rows, TILE)
     )
-    tile_label = sorted_labels[tile_start].astype(np.int64)
+    seg_start = cuts.astype(np.int64)
+    seg_stop = np.append(cuts[1:], n_rows).astype(np.int64)
+    n_tiles = -(-n_rows // TILE)
+    seg_ptr = np.searchsorted(seg_start, np.arange(n_tiles + 1) * TILE).astype(np.int64)
+    sorted_labels = sorted_labels.astype(np.int64)
 
     q64 = np.asarray(queries, dtype=np.float64)
     shift = q64.mean(axis=0) if shift is None else np.asarray(shift, dtype=np.float64)
@@ -187,9 +183,10 @@ def _distance_sums_numba(
         label_distance_sums(
             X,
             order,
-            tile_start,
-            tile_stop,
-            tile_label,
+            sorted_labels,
+            seg_ptr,
+            seg_start,
+            seg_stop,
             np.ascontiguousarray(queries_t[:, a:b]),
             q_norms[a:b],
             shift.astype(dtype),
