@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,8 +218,7 @@ def grid_dbscan(
 
     n_runs = index.run_start.shape[0] - 1
     run_has_core = np.logical_or.reduceat(core, index.run_start[:-1]) if n_runs else np.zeros(0, bool)
-    parent = np.arange(n_runs, dtype=np.int64)
-    kernels.join_runs(index.X, core, run_has_core, grid, eps2, 0, index.n_cells, parent)
+    parent = _join(index, core, run_has_core, eps2)
     run_label = _number_clusters(kernels.roots(parent), run_has_core, index, core)
     del parent
 
@@ -232,6 +232,24 @@ def grid_dbscan(
     core_mask = np.zeros(n, dtype=np.bool_)
     core_mask[index.order] = core
     return labels, core_mask
+
+
+def _join(index: GridIndex, core: np.ndarray, run_has_core: np.ndarray, eps2: float) -> np.ndarray:
+    """Union-find parents of the runs: each cell range builds a spanning forest on a
+    thread (private union-find, so no locks), and the forests are merged here."""
+    n_runs = run_has_core.shape[0]
+    parent = np.arange(n_runs, dtype=np.int64)
+    lock = threading.Lock()
+
+    def work(c0: int, c1: int) -> None:
+        local = np.arange(n_runs, dtype=np.int64)
+        edges = np.empty((n_runs, 2), np.int64)  # a forest has fewer edges than nodes
+        count = kernels.join_runs(index.X, core, run_has_core, index.layout, index.geometry, eps2, c0, c1, local, edges)
+        with lock:
+            kernels.union_pairs(parent, edges[:count, 0], edges[:count, 1])
+
+    _run_cells(index, work)
+    return parent
 
 
 def _number_clusters(root: np.ndarray, run_has_core: np.ndarray, index: GridIndex, core: np.ndarray) -> np.ndarray:

@@ -174,19 +174,30 @@ def _runs_touch(X, core, run_start, r, s, eps2):
 
 
 @numba.njit(nogil=True, cache=True)
-def join_runs(X, core, run_has_core, grid, eps2, c0, c1, parent):
-    """Union-find over runs: join two runs with a pair of core points within eps.
+def join_runs(X, core, run_has_core, grid, geometry, eps2, c0, c1, parent, edges):
+    """A spanning forest of the links between core runs of cells ``c0:c1``.
 
+    Two runs are linked when they hold a pair of core points within eps.
     Every run of cells ``c0:c1`` is compared with the runs after it in the
     neighbouring cells, once per pair, and only while the two are not joined
-    yet: inside a dense cluster almost every pair is skipped after one lookup.
-    Runs are cliques, so joining runs joins all their core points at once.
-    Sequential: ``parent`` is shared.
+    yet in ``parent`` — a union-find private to this call (initially every
+    run its own root), so calls over different cell ranges run in parallel.
+    A link that joins two trees is written to ``edges``; the caller unions
+    the forests of all ranges.  Returns the number of edges written (fewer
+    than the number of runs).  Runs are cliques, so joining runs joins all
+    their core points at once; a single-point run skips the cells beyond eps
+    of its point, as the counting kernel does.
     """
     cell_keys, _, cell_run_start, run_start, outer, reach = grid
+    low, side, outer_steps = geometry
     m = outer.shape[0]
+    d = X.shape[1]
     lo = np.full(m, -1, np.int64)
     hi = np.empty(m, np.int64)
+    u = np.empty(d)
+    col_gap2 = np.empty(m)
+    limit = eps2 * (1 + 1e-9)
+    n_edges = 0
     for c in range(c0, c1):
         found = False
         for r in range(cell_run_start[c], cell_run_start[c + 1]):
@@ -195,20 +206,44 @@ def join_runs(X, core, run_has_core, grid, eps2, c0, c1, parent):
             if not found:
                 _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
                 found = True
+            single = run_start[r + 1] - run_start[r] == 1
+            if single:
+                _position(X, run_start[r], low, side, u)
+                _column_gaps(outer_steps, u, side, col_gap2)
+            # r's root changes only through the unions made here: keep it at hand.
+            a = _find(parent, r)
             for t in range(m):
+                if single and col_gap2[t] > limit:
+                    continue
+                base = cell_keys[c] + outer[t]
                 for c2 in range(max(lo[t], c), hi[t]):
-                    for s in range(cell_run_start[c2], cell_run_start[c2 + 1]):
-                        if s <= r or not run_has_core[s]:
+                    if single:
+                        g = _gap(cell_keys[c2] - base, u[d - 1], side)
+                        if col_gap2[t] + g * g > limit:
                             continue
-                        a = _find(parent, r)
-                        b = _find(parent, s)
-                        if a == b:
+                    for s in range(max(cell_run_start[c2], r + 1), cell_run_start[c2 + 1]):
+                        if not run_has_core[s]:
                             continue
-                        if _runs_touch(X, core, run_start, r, s, eps2):
-                            if a < b:
-                                parent[b] = a
-                            else:
-                                parent[a] = b
+                        if single and run_start[s + 1] - run_start[s] == 1:
+                            # Two points: the distance is cheaper than a find.
+                            if not _within(X, run_start[r], run_start[s], eps2):
+                                continue
+                            b = _find(parent, s)
+                            if a == b:
+                                continue
+                        else:
+                            b = _find(parent, s)
+                            if a == b or not _runs_touch(X, core, run_start, r, s, eps2):
+                                continue
+                        if a < b:
+                            parent[b] = a
+                        else:
+                            parent[a] = b
+                            a = b
+                        edges[n_edges, 0] = r
+                        edges[n_edges, 1] = s
+                        n_edges += 1
+    return n_edges
 
 
 @numba.njit(nogil=True, cache=True)
