@@ -5,11 +5,11 @@ matplotlib: a backend's library is loaded only when data of that kind arrives.
 """
 
 from ._config import config_context, get_config, set_config
-from .cluster import KMeans, MiniBatchKMeans
+from .cluster import DBSCAN, KMeans, MiniBatchKMeans
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "MiniBatchKMeans", "config_context", "connect", "get_config", "read_parquet", "set_config", "to_parquet", "__version__"]
+__all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans", "config_context", "connect", "get_config", "read_parquet", "set_config", "to_parquet", "__version__"]
 
 
 def __getattr__(name: str):
@@ -18,6 +18,10 @@ def __getattr__(name: str):
         from . import io
 
         return getattr(io, name)
+    if name in ("datasets", "features", "metrics", "io"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     if name == "connect":  # distributed is imported only when a client is asked for
         from .cluster_configs import connect
 
