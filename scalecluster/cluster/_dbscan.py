@@ -153,23 +153,15 @@ class DBSCAN(ClusterMixin, BaseEstimator):
             type(self).__name__,
         )
         if not np.isfinite(self.eps):
-            raise ValueError(
-                f"The 'eps' parameter of DBSCAN must be finite. Got {self.eps!r} instead."
-            )
+            raise ValueError(f"The 'eps' parameter of DBSCAN must be finite. Got {self.eps!r} instead.")
         backend, X = check_X(self, X, reset=True, accept_sparse=False)
-        weights = (
-            None
-            if sample_weight is None
-            else check_sample_weight(backend, X, sample_weight)
-        )
+        weights = None if sample_weight is None else check_sample_weight(backend, X, sample_weight)
         use_grid = self._use_grid(X.shape[1])
 
         if backend.lazy:
             from ._dbscan_dask import dask_dbscan
 
-            result = dask_dbscan(
-                backend, X, weights, self._host_dbscan, eps=float(self.eps)
-            )
+            result = dask_dbscan(backend, X, weights, self._host_dbscan, eps=float(self.eps))
             self.labels_, self.core_sample_indices_ = result
             self.components_ = X[self.core_sample_indices_]
             return self
@@ -205,9 +197,7 @@ class DBSCAN(ClusterMixin, BaseEstimator):
 
     def _use_grid(self, n_features: int) -> bool | None:
         """True/False when decided by the parameters, None when the data decides (auto)."""
-        euclidean = self.metric == "euclidean" or (
-            self.metric == "minkowski" and self.p in (None, 2)
-        )
+        euclidean = self.metric == "euclidean" or (self.metric == "minkowski" and self.p in (None, 2))
         if self.algorithm == "tree":
             return False
         if self.algorithm == "grid":
@@ -227,9 +217,7 @@ class DBSCAN(ClusterMixin, BaseEstimator):
             return False
         return None
 
-    def _host_dbscan(
-        self, X: np.ndarray, weights: np.ndarray | None, use_grid: bool | None = None
-    ):
+    def _host_dbscan(self, X: np.ndarray, weights: np.ndarray | None, use_grid: bool | None = None):
         """(labels, core mask) of a NumPy array, on the grid or the tree."""
         if use_grid is None:
             use_grid = self._use_grid(X.shape[1])

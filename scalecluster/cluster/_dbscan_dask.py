@@ -69,19 +69,13 @@ def _split_block(
     n_slabs = borders.shape[0] + 1
     lower = np.concatenate(([-np.inf], borders)) - 2 * eps
     upper = np.concatenate((borders, [np.inf])) + 2 * eps
-    first = np.searchsorted(
-        upper, x, side="right"
-    )  # first slab whose upper edge is beyond x
-    last = (
-        np.searchsorted(lower, x, side="right") - 1
-    )  # last slab whose lower edge is at or below x
+    first = np.searchsorted(upper, x, side="right")  # first slab whose upper edge is beyond x
+    last = np.searchsorted(lower, x, side="right") - 1  # last slab whose lower edge is at or below x
     pieces = []
     index = np.arange(offset, offset + block.shape[0], dtype=np.int64)
     for s in range(n_slabs):
         mask = (first <= s) & (s <= last)
-        pieces.append(
-            (block[mask], None if weights is None else weights[mask], index[mask])
-        )
+        pieces.append((block[mask], None if weights is None else weights[mask], index[mask]))
     return tuple(pieces)
 
 
@@ -101,24 +95,16 @@ class _SlabResult:
         self.owned_index = owned_index  # global indices of the points this slab owns
         self.owned_labels = owned_labels  # their local labels (-1: noise)
         self.owned_core = owned_core
-        self.shared = (
-            shared  # (global index, local cluster) of core points near the edges
-        )
-        self.first_core = (
-            first_core  # per local cluster: first owned core point (global), or -1
-        )
-        self.ambiguous = (
-            ambiguous  # (global index, local cluster) candidates of edge border points
-        )
+        self.shared = shared  # (global index, local cluster) of core points near the edges
+        self.first_core = first_core  # per local cluster: first owned core point (global), or -1
+        self.ambiguous = ambiguous  # (global index, local cluster) candidates of edge border points
         self.n_local = n_local
 
     def small(self) -> tuple:
         return self.shared, self.first_core, self.ambiguous, self.n_local
 
 
-def _cluster_slab(
-    pieces: list, low: float, high: float, axis: int, eps: float, cluster: Callable
-) -> _SlabResult:
+def _cluster_slab(pieces: list, low: float, high: float, axis: int, eps: float, cluster: Callable) -> _SlabResult:
     rows = [p[0] for p in pieces]
     X = np.concatenate(rows) if rows else np.zeros((0, 0))
     index = np.concatenate([p[2] for p in pieces])
@@ -164,20 +150,11 @@ def _cluster_slab(
         tree = KDTree(np.asarray(X[core_rows], dtype=np.float64))
         hits = tree.query_radius(np.asarray(X[border], dtype=np.float64), eps)
         sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-        pairs = np.column_stack(
-            (np.repeat(index[border], sizes), labels[core_rows[np.concatenate(hits)]])
-        )
+        pairs = np.column_stack((np.repeat(index[border], sizes), labels[core_rows[np.concatenate(hits)]]))
         pairs = np.unique(pairs.astype(np.int64), axis=0)
-        many = np.flatnonzero(
-            np.bincount(
-                np.searchsorted(index[border], pairs[:, 0]), minlength=border.size
-            )
-            > 1
-        )
+        many = np.flatnonzero(np.bincount(np.searchsorted(index[border], pairs[:, 0]), minlength=border.size) > 1)
         ambiguous = pairs[np.isin(pairs[:, 0], index[border][many])]
-    return _SlabResult(
-        index[owned], labels[owned], core[owned], shared, first_core, ambiguous, n_local
-    )
+    return _SlabResult(index[owned], labels[owned], core[owned], shared, first_core, ambiguous, n_local)
 
 
 def _global_labels(smalls: list[tuple]) -> tuple[list[np.ndarray], dict[int, int]]:
@@ -185,11 +162,7 @@ def _global_labels(smalls: list[tuple]) -> tuple[list[np.ndarray], dict[int, int
     starts = np.cumsum([0] + [s[3] for s in smalls])
     n_nodes = int(starts[-1])
     parent = np.arange(n_nodes, dtype=np.int64)
-    shared = [
-        np.column_stack((s[0][:, 0], s[0][:, 1] + starts[i]))
-        for i, s in enumerate(smalls)
-        if len(s[0])
-    ]
+    shared = [np.column_stack((s[0][:, 0], s[0][:, 1] + starts[i])) for i, s in enumerate(smalls) if len(s[0])]
     if shared:
         pairs = np.concatenate(shared)
         pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
@@ -216,16 +189,10 @@ def _global_labels(smalls: list[tuple]) -> tuple[list[np.ndarray], dict[int, int
     return per_slab, resolved
 
 
-def _final_labels(
-    result: _SlabResult, mapping: np.ndarray, resolved: dict[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.where(
-        result.owned_labels >= 0, mapping[np.maximum(result.owned_labels, 0)], -1
-    )
+def _final_labels(result: _SlabResult, mapping: np.ndarray, resolved: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.where(result.owned_labels >= 0, mapping[np.maximum(result.owned_labels, 0)], -1)
     if resolved:
-        for pos in np.flatnonzero(
-            np.isin(result.owned_index, np.fromiter(resolved, dtype=np.int64))
-        ).tolist():
+        for pos in np.flatnonzero(np.isin(result.owned_index, np.fromiter(resolved, dtype=np.int64))).tolist():
             labels[pos] = resolved[int(result.owned_index[pos])]
     return result.owned_index, labels
 
@@ -234,9 +201,7 @@ def _slab_pieces(owned: tuple, bounds: np.ndarray) -> tuple:
     """Split a slab's (global index, label) by the input blocks they belong to."""
     index, labels = owned
     block = np.searchsorted(bounds, index, side="right") - 1
-    return tuple(
-        (index[block == b], labels[block == b]) for b in range(bounds.shape[0] - 1)
-    )
+    return tuple((index[block == b], labels[block == b]) for b in range(bounds.shape[0] - 1))
 
 
 def _assemble(pieces: list, start: int, stop: int) -> np.ndarray:
@@ -246,9 +211,7 @@ def _assemble(pieces: list, start: int, stop: int) -> np.ndarray:
     return out
 
 
-def dask_dbscan(
-    backend: Any, X: Any, weights: Any, cluster: Callable, *, eps: float
-) -> tuple[Any, np.ndarray]:
+def dask_dbscan(backend: Any, X: Any, weights: Any, cluster: Callable, *, eps: float) -> tuple[Any, np.ndarray]:
     """DBSCAN of a Dask array: ``(labels as a Dask array chunked like X, core indices)``.
 
     ``cluster(X, weights) -> (labels, core)`` is the in-memory DBSCAN run on each slab.
@@ -258,18 +221,12 @@ def dask_dbscan(
 
     X = X.persist()
     blocks = X.to_delayed().ravel().tolist()
-    w_blocks = (
-        [None] * len(blocks)
-        if weights is None
-        else weights.persist().to_delayed().ravel().tolist()
-    )
+    w_blocks = [None] * len(blocks) if weights is None else weights.persist().to_delayed().ravel().tolist()
     sizes = list(X.chunks[0])
     bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
     to_host = backend.chunk.to_host
 
-    summaries = dask.compute(
-        *[dask.delayed(_block_summary)(dask.delayed(to_host)(b)) for b in blocks]
-    )
+    summaries = dask.compute(*[dask.delayed(_block_summary)(dask.delayed(to_host)(b)) for b in blocks])
     if not all(s[0] for s in summaries):
         raise ValueError("Input X contains NaN or infinity.")
     low = np.min([s[1] for s in summaries], axis=0)
@@ -277,11 +234,7 @@ def dask_dbscan(
     axis = int(np.argmax(high - low))
     sample = np.concatenate([s[3][:, axis] for s in summaries])
     n_slabs = len(blocks)
-    borders = (
-        np.unique(np.quantile(sample, np.linspace(0, 1, n_slabs + 1)[1:-1]))
-        if n_slabs > 1
-        else np.zeros(0)
-    )
+    borders = np.unique(np.quantile(sample, np.linspace(0, 1, n_slabs + 1)[1:-1])) if n_slabs > 1 else np.zeros(0)
     n_slabs = borders.shape[0] + 1
 
     split = [
@@ -311,21 +264,11 @@ def dask_dbscan(
     smalls = dask.compute(*[dask.delayed(_SlabResult.small)(s) for s in slabs])
     per_slab, resolved = _global_labels(list(smalls))
 
-    owned = [
-        dask.delayed(_final_labels, pure=True)(s, per_slab[i], resolved)
-        for i, s in enumerate(slabs)
-    ]
-    core_parts = dask.compute(
-        *[dask.delayed(lambda r: r.owned_index[r.owned_core])(s) for s in slabs]
-    )
-    core_index = (
-        np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, np.int64)
-    )
+    owned = [dask.delayed(_final_labels, pure=True)(s, per_slab[i], resolved) for i, s in enumerate(slabs)]
+    core_parts = dask.compute(*[dask.delayed(lambda r: r.owned_index[r.owned_core])(s) for s in slabs])
+    core_index = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, np.int64)
 
-    routed = [
-        dask.delayed(_slab_pieces, nout=len(blocks), pure=True)(o, bounds)
-        for o in owned
-    ]
+    routed = [dask.delayed(_slab_pieces, nout=len(blocks), pure=True)(o, bounds) for o in owned]
     label_blocks = [
         da.from_delayed(
             dask.delayed(_assemble, pure=True)(

@@ -87,11 +87,7 @@ def _map_chunks(fn: Any, chunks: list[slice]) -> Iterator[Any]:
 def _count_chunks(tree: Any, X: np.ndarray, eps: float) -> np.ndarray:
     step = 16384
     parts = [slice(a, min(a + step, X.shape[0])) for a in range(0, X.shape[0], step)]
-    return np.concatenate(
-        list(
-            _map_chunks(lambda s: tree.query_radius(X[s], eps, count_only=True), parts)
-        )
-    )
+    return np.concatenate(list(_map_chunks(lambda s: tree.query_radius(X[s], eps, count_only=True), parts)))
 
 
 def tree_dbscan(
@@ -117,10 +113,7 @@ def tree_dbscan(
         def weighted(s: slice) -> np.ndarray:
             return np.array([w[ind].sum() for ind in tree.query_radius(X[s], eps)])
 
-        core = (
-            np.concatenate(list(_map_chunks(weighted, list(_chunks(counts)))))
-            >= min_samples
-        )
+        core = np.concatenate(list(_map_chunks(weighted, list(_chunks(counts))))) >= min_samples
 
     labels = np.full(n, -1, dtype=np.int64)
     core_index = np.flatnonzero(core)
@@ -131,15 +124,9 @@ def tree_dbscan(
 
     def core_pairs(s: slice) -> tuple[np.ndarray, np.ndarray]:
         neighbours = core_tree.query_radius(X_core[s], eps)
-        sizes = np.fromiter(
-            (len(a) for a in neighbours), dtype=np.int64, count=len(neighbours)
-        )
+        sizes = np.fromiter((len(a) for a in neighbours), dtype=np.int64, count=len(neighbours))
         left = np.repeat(np.arange(s.start, s.stop, dtype=np.int64), sizes)
-        right = (
-            np.concatenate(neighbours).astype(np.int64)
-            if len(neighbours)
-            else np.zeros(0, np.int64)
-        )
+        right = np.concatenate(neighbours).astype(np.int64) if len(neighbours) else np.zeros(0, np.int64)
         keep = right > left  # each pair once
         return left[keep], right[keep]
 

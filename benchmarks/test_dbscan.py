@@ -1,0 +1,176 @@
+"""DBSCAN benchmarks: scalecluster against its peers, in the same run, on the same data.
+
+Data: Gaussian blobs plus 5% uniform noise; ``eps`` is chosen so that a point
+has about 40 neighbours on average; ``min_samples=10``.  Every implementation
+gets the same float64 array.  Quality: whether the labels equal
+scikit-learn's exactly, the adjusted Rand index against them, and the noise
+set's agreement.  Peak memory is measured in a fresh subprocess (rise of the
+peak resident size over the size before ``fit``).  Nothing here asserts on
+time.
+
+Peers: ``sklearn.cluster.DBSCAN(n_jobs=-1)`` (the reference),
+scikit-learn-intelex's DBSCAN, and the ``dbscan`` package (a parallel grid
+DBSCAN in C++, whose border points may differ from scikit-learn's), each when
+installed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .test_kmeans import compare, measure, publish
+
+MIN_SAMPLES = 10
+TARGET_NEIGHBOURS = 40
+
+#: (features, sizes) per profile; each size is its own benchmark group.
+SIZES = {
+    "fast": {2: [20_000, 60_000], 3: [30_000], 5: [30_000]},
+    "regular": {2: [100_000, 300_000, 1_000_000], 3: [300_000], 5: [300_000]},
+}
+ROUNDS = {"fast": 2, "regular": 3}
+IMPLS = ["sklearn", "sklearnex", "dbscan-pkg", "scalecluster"]
+
+
+@lru_cache(maxsize=8)
+def blobs_with_noise(n: int, d: int) -> tuple[np.ndarray, float]:
+    """The data and the eps giving about ``TARGET_NEIGHBOURS`` neighbours per point."""
+    from sklearn.datasets import make_blobs
+    from sklearn.neighbors import KDTree
+
+    n_noise = n // 20
+    X, _ = make_blobs(n - n_noise, n_features=d, centers=10, cluster_std=1.0, center_box=(-20, 20), random_state=0)
+    rng = np.random.default_rng(0)
+    X = np.ascontiguousarray(np.vstack([X, rng.uniform(X.min(axis=0), X.max(axis=0), size=(n_noise, d))]))
+    sample = X[rng.choice(n, 2000, replace=False)]
+    tree = KDTree(X)
+    low, high = 1e-4, 20.0
+    for _ in range(40):
+        eps = (low * high) ** 0.5
+        low, high = (eps, high) if tree.query_radius(sample, eps, count_only=True).mean() < TARGET_NEIGHBOURS else (low, eps)
+    return X, float(eps)
+
+
+def _require(impl: str) -> None:
+    module = {"sklearnex": "sklearnex", "dbscan-pkg": "dbscan"}.get(impl)
+    if module is not None:
+        pytest.importorskip(module)
+
+
+def run(impl: str, X: np.ndarray, eps: float) -> np.ndarray:
+    """Labels of one fit of ``impl``."""
+    if impl == "sklearn":
+        from sklearn.cluster import DBSCAN
+
+        return DBSCAN(eps=eps, min_samples=MIN_SAMPLES, n_jobs=-1).fit(X).labels_
+    if impl == "sklearnex":
+        from sklearnex.cluster import DBSCAN
+
+        return DBSCAN(eps=eps, min_samples=MIN_SAMPLES).fit(X).labels_
+    if impl == "dbscan-pkg":
+        from dbscan import DBSCAN
+
+        return DBSCAN(X, eps=eps, min_samples=MIN_SAMPLES)[0]
+    from scalecluster import DBSCAN
+
+    return DBSCAN(eps=eps, min_samples=MIN_SAMPLES).fit(X).labels_
+
+
+def _quality(labels: np.ndarray, reference: np.ndarray) -> dict:
+    from sklearn.metrics import adjusted_rand_score
+
+    return {
+        "labels_equal_sklearn": bool(np.array_equal(labels, reference)),
+        "ari_vs_sklearn": float(adjusted_rand_score(reference, labels)),
+        "noise_mismatch": int(np.count_nonzero((labels == -1) != (reference == -1))),
+        "n_clusters": int(labels.max()) + 1,
+        "n_noise": int(np.count_nonzero(labels == -1)),
+    }
+
+
+CASES = [(d, n) for profile in SIZES.values() for d, sizes in profile.items() for n in sizes]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("d, n", sorted(set(CASES)))
+def test_dbscan_fit(benchmark, impl, d, n, profile, scoreboard):
+    """Wall time of one fit, median over rounds; ratios against the peers measured before."""
+    if n not in SIZES[profile["name"]].get(d, []):
+        pytest.skip(f"not in the {profile['name']} profile")
+    _require(impl)
+    X, eps = blobs_with_noise(n, d)
+    run(impl, X[:2000], eps)  # warm-up: JIT compilation, thread pools, lazy imports
+    benchmark.group = f"DBSCAN {d}-D n={n}"
+    key = ("dbscan", d, n)
+    if (*key, "sklearn") not in scoreboard and impl != "sklearn":
+        seconds, labels = measure(lambda: run("sklearn", X, eps), ROUNDS[profile["name"]])
+        scoreboard[(*key, "sklearn")] = {"seconds": seconds, "labels": labels}
+    seconds, labels = measure(lambda: run(impl, X, eps), ROUNDS[profile["name"]], benchmark)
+    reference = labels if impl == "sklearn" else scoreboard[(*key, "sklearn")]["labels"]
+    row = {"impl": impl, "n": n, "d": d, "eps": eps, "min_samples": MIN_SAMPLES, "seconds": seconds}
+    row.update(_quality(labels, reference))
+    compare(row, key, IMPLS[: IMPLS.index(impl)], scoreboard)
+    scoreboard[(*key, impl)] = {"seconds": seconds, "labels": labels}
+    publish(benchmark, row)
+
+
+# ------------------------------------------------------------ peak memory
+_MEMORY_SCRIPT = r"""
+import gc, json, re, sys
+import numpy as np
+sys.path.insert(0, sys.argv[4])
+from benchmarks.test_dbscan import blobs_with_noise, run
+n, d, impl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+X, eps = blobs_with_noise(n, d)
+run(impl, X[:2000], eps)  # warm-up
+gc.collect()
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        return int(re.search(key + r":\s+(\d+) kB", fh.read()).group(1)) * 1024
+
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # resets VmHWM, the peak resident size, to the current size
+base = status("VmRSS")
+run(impl, X, eps)
+print(json.dumps({"extra_rss": status("VmHWM") - base, "x_bytes": X.nbytes}))
+"""
+
+
+def _memory_once(n: int, d: int, impl: str) -> dict:
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(d), impl, root], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+@pytest.mark.parametrize("impl", IMPLS)
+def test_dbscan_peak_memory(benchmark, impl, profile, scoreboard):
+    """Peak resident memory added by one fit on the largest 2-D size, in a fresh subprocess."""
+    _require(impl)
+    n = max(SIZES[profile["name"]][2])
+    benchmark.group = f"DBSCAN peak memory 2-D n={n}"
+
+    def row_of(name: str, bench: Any = None) -> dict:
+        samples: list[dict] = []
+        measure(lambda: samples.append(_memory_once(n, 2, name)), 1, bench)
+        return {"impl": name, "n": n, "extra_rss_mib": samples[0]["extra_rss"] / 2**20,
+                "x_mib": samples[0]["x_bytes"] / 2**20}  # fmt: skip
+
+    if impl != "sklearn" and ("dbscan-memory", "sklearn") not in scoreboard:
+        scoreboard[("dbscan-memory", "sklearn")] = row_of("sklearn")
+    row = row_of(impl, benchmark)
+    compare(row, ("dbscan-memory",), IMPLS[: IMPLS.index(impl)], scoreboard)
+    scoreboard[("dbscan-memory", impl)] = row
+    publish(benchmark, row)
