@@ -238,7 +238,7 @@ def dask_dbscan(backend: Any, X: Any, weights: Any, cluster: Callable, *, eps: f
     n_slabs = borders.shape[0] + 1
 
     split = [
-        dask.delayed(_split_block, nout=n_slabs, pure=True)(
+        dask.delayed(_split_block, nout=n_slabs, pure=False)(
             dask.delayed(to_host)(b),
             None if w is None else dask.delayed(to_host)(w),
             int(bounds[i]),
@@ -250,7 +250,7 @@ def dask_dbscan(backend: Any, X: Any, weights: Any, cluster: Callable, *, eps: f
     ]
     edges = np.concatenate(([-np.inf], borders, [np.inf]))
     slabs = [
-        dask.delayed(_cluster_slab, pure=True)(
+        dask.delayed(_cluster_slab, pure=False)(
             [split[i][s] for i in range(len(blocks))],
             float(edges[s]),
             float(edges[s + 1]),
@@ -264,14 +264,14 @@ def dask_dbscan(backend: Any, X: Any, weights: Any, cluster: Callable, *, eps: f
     smalls = dask.compute(*[dask.delayed(_SlabResult.small)(s) for s in slabs])
     per_slab, resolved = _global_labels(list(smalls))
 
-    owned = [dask.delayed(_final_labels, pure=True)(s, per_slab[i], resolved) for i, s in enumerate(slabs)]
+    owned = [dask.delayed(_final_labels, pure=False)(s, per_slab[i], resolved) for i, s in enumerate(slabs)]
     core_parts = dask.compute(*[dask.delayed(lambda r: r.owned_index[r.owned_core])(s) for s in slabs])
     core_index = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, np.int64)
 
-    routed = [dask.delayed(_slab_pieces, nout=len(blocks), pure=True)(o, bounds) for o in owned]
+    routed = [dask.delayed(_slab_pieces, nout=len(blocks), pure=False)(o, bounds) for o in owned]
     label_blocks = [
         da.from_delayed(
-            dask.delayed(_assemble, pure=True)(
+            dask.delayed(_assemble, pure=False)(
                 [routed[s][b] for s in range(n_slabs)],
                 int(bounds[b]),
                 int(bounds[b + 1]),
