@@ -11,7 +11,7 @@ row group, not persisted), and runs ``silhouette_score(sample_size=10_000,
 return_interval=True)`` for a few seeds.  It records the time of each call, the
 workers' peak memory (sampled every 0.2 s) and whether any worker restarted.
 The sampled estimate reads the data twice (label counts, then the drawn rows)
-and compares the 10,000 queries with a stratified reference of 160,000 rows.
+and compares the 10,000 queries with a stratified reference of 40,000 rows.
 """
 
 from __future__ import annotations

@@ -274,8 +274,10 @@ def silhouette_samples(X: Any, labels: Any) -> Any:
 
 #: Groups the reference is dealt into for the jackknife of its error.
 REFERENCE_GROUPS = 20
-#: Default reference rows per query row (``reference_size = 16 * sample_size``).
-REFERENCE_PER_QUERY = 16
+#: Default reference rows per query row (``reference_size = 4 * sample_size``).
+#: On 1M × 16 blobs with s = 10,000 the reference term of the standard error is
+#: then about 0.3 times the query term (total +4 %), at a quarter of the cost of 16 s.
+REFERENCE_PER_QUERY = 4
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,7 @@ def silhouette_score(
         Also return ``(low, high)``.  Exact scores have a zero-width interval.
     reference_size : int, default=None
         Rows of the stratified reference sample each query is compared with
-        (``None``: ``16 * sample_size``).  They are spread evenly over the
+        (``None``: ``4 * sample_size``).  They are spread evenly over the
         clusters (all rows of a cluster smaller than its share, the rest shared
         by the others).  If the reference would reach half of ``n_samples``,
         the queries are compared with all rows instead.  Ignored without
@@ -352,8 +354,8 @@ def silhouette_score(
     ``c`` is estimated by its mean distance to the reference rows of ``c``
     (without ``i`` itself for its own cluster, as a(i) divides by
     ``n_c - 1``); its silhouette follows, and the score is the mean over the
-    queries.  Cost: ``sample_size * reference_size`` distances (``10^4 ×
-    1.6·10^5`` by default), independent of ``n_samples``; memory: the
+    queries.  Cost: ``sample_size * reference_size`` distances (``4 · 10^8`` by
+    default for ``sample_size=10_000``), independent of ``n_samples``; memory: the
     ``sample_size + reference_size`` rows and (query block × 21 k) sums.
 
     **The interval** is ``estimate ± t · sqrt(se_q² + se_R²)``.  ``se_q`` is
