@@ -190,7 +190,9 @@ def _global_labels(smalls: list[tuple]) -> tuple[list[np.ndarray], dict[int, int
 
 
 def _final_labels(result: _SlabResult, mapping: np.ndarray, resolved: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.where(result.owned_labels >= 0, mapping[np.maximum(result.owned_labels, 0)], -1)
+    labels = np.full(result.owned_labels.shape[0], -1, dtype=np.int64)
+    clustered = result.owned_labels >= 0  # a slab of noise only has no local clusters at all
+    labels[clustered] = mapping[result.owned_labels[clustered]]
     if resolved:
         for pos in np.flatnonzero(np.isin(result.owned_index, np.fromiter(resolved, dtype=np.int64))).tolist():
             labels[pos] = resolved[int(result.owned_index[pos])]

@@ -231,6 +231,18 @@ def test_dask_result_does_not_depend_on_partitions(chunk_rows, d):
     assert_same_as_sklearn(ours, reference)
 
 
+def test_dask_slabs_of_noise_only():
+    """Some slabs hold only noise (no local cluster at all); others hold clusters."""
+    rng = np.random.default_rng(5)
+    dense = rng.normal(size=(1500, 2)) * 0.2
+    sparse = rng.uniform(10, 1000, size=(1500, 2))
+    X = np.vstack([dense, sparse])
+    reference = SkDBSCAN(eps=0.1, min_samples=5).fit(X)
+    assert_same_as_sklearn(DBSCAN(eps=0.1, min_samples=5).fit(to_backend(X, "dask", chunk_rows=300)), reference)
+    all_noise = DBSCAN(eps=1e-3, min_samples=5).fit(to_backend(sparse, "dask", chunk_rows=300))
+    assert (all_noise.labels_.compute() == -1).all() and all_noise.core_sample_indices_.size == 0
+
+
 def test_dask_slabs_narrower_than_eps():
     """Slabs thinner than the halo: a row is copied to every slab whose halo holds it."""
     X = make_moons(2000, noise=0.05, random_state=3)[0]
