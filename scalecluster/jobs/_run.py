@@ -1,0 +1,133 @@
+"""What every job shares: its cluster, its progress messages, its atomic output folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+
+class Steps:
+    """Prints each step of a job as it starts and records how long it took.
+
+    ``timings`` maps step name to seconds.  With ``verbose=False`` nothing is
+    printed (timings are still recorded).
+    """
+
+    def __init__(self, job: str, *, verbose: bool = True, stream: TextIO | None = None) -> None:
+        self.job = job
+        self.verbose = verbose
+        self.stream = stream
+        self.timings: dict[str, float] = {}
+
+    def say(self, text: str) -> None:
+        if self.verbose:
+            print(text, file=self.stream or sys.stdout, flush=True)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.say(f"[{self.job}] {name} ...")
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def persist(self, client: Any, *collections: Any) -> Any:
+        """Persist Dask collections on the cluster (a progress bar while they compute)."""
+        if client is None:
+            import dask
+
+            if not self.verbose:
+                return dask.persist(*collections)
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(out=self.stream or sys.stdout):
+                return dask.persist(*collections)
+        persisted = client.persist(list(collections))
+        if self.verbose:
+            from distributed import progress
+
+            progress(persisted, notebook=False)
+            print(file=self.stream or sys.stdout, flush=True)
+        return tuple(persisted)
+
+    def compute(self, client: Any, *collections: Any) -> tuple:
+        """Compute small results (with a progress bar when verbose)."""
+        import dask
+
+        if client is None or not self.verbose:
+            return dask.compute(*collections)
+        from distributed import progress
+
+        futures = client.compute(list(collections))
+        progress(futures, notebook=False)
+        print(file=self.stream or sys.stdout, flush=True)
+        return tuple(client.gather(futures))
+
+
+@contextlib.contextmanager
+def job_client(client: Any, cluster: Any, steps: Steps) -> Iterator[Any]:
+    """The client a job runs on: ``client`` as given, a new one from ``cluster`` (closed at the end), or None."""
+    if client is not None and cluster is not None:
+        raise ValueError("Pass either client= or cluster=, not both.")
+    if cluster is None:
+        yield client
+        return
+    from ..cluster_configs import connect
+
+    started = connect(cluster)
+    try:
+        n_workers = len(started.scheduler_info().get("workers", {}))
+        steps.say(f"[{steps.job}] Dask cluster with {n_workers} workers; dashboard at {started.dashboard_link}")
+        yield started
+    finally:
+        started_cluster = getattr(started, "cluster", None)
+        started.close()
+        if started_cluster is not None:
+            started_cluster.close()
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str | os.PathLike | None, *, overwrite: bool) -> Iterator[str | None]:
+    """A temporary folder beside ``out`` that is renamed to ``out`` when the block succeeds.
+
+    A job that fails midway leaves nothing at ``out`` (and removes the temporary
+    folder).  ``out=None`` yields None: nothing is written.
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` exists and ``overwrite`` is False (checked before any work).
+    """
+    if out is None:
+        yield None
+        return
+    target = os.path.abspath(os.fspath(out))
+    if os.path.exists(target) and not overwrite:
+        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it.")
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    temporary = os.path.join(parent, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
+    os.makedirs(temporary)
+    try:
+        yield temporary
+        if os.path.exists(target):
+            shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            shutil.rmtree(temporary)
+
+
+def final_paths(written: dict[str, str], temporary: str | None, out: str | os.PathLike | None) -> dict[str, str]:
+    """Paths written into the temporary folder, as they are after the rename to ``out``."""
+    if temporary is None or out is None:
+        return {}
+    target = os.path.abspath(os.fspath(out))
+    return {name: os.path.join(target, os.path.relpath(path, temporary)) for name, path in written.items()}

@@ -1,0 +1,390 @@
+"""Customer segmentation: transactions → RFM → scale → choose k → KMeans → named segments.
+
+One function, :func:`segment`, runs the whole job in memory (pandas/NumPy) or
+on a Dask cluster, and (with ``out=``) writes its outputs atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+import pandas as pd
+
+from ._load import is_dask_frame, load_table
+from ._run import Steps, atomic_folder, final_paths, job_client
+from .naming import name_segments
+
+RFM = ("recency", "frequency", "monetary")
+
+
+@dataclass
+class SegmentResult:
+    """What :func:`segment` found and wrote."""
+
+    labels: Any  #: segment number per customer (pandas Series indexed by customer; a Dask Series on Dask)
+    customers: Any  #: per customer: recency, frequency, monetary, segment, outlier (pandas, or Dask persisted)
+    profile: pd.DataFrame  #: one row per segment, original units (see :func:`segment`)
+    names: dict[int, str]  #: segment number -> name
+    k: int  #: number of segments
+    k_reason: str  #: how k was chosen
+    sweep: pd.DataFrame | None  #: the k-sweep table (None when k was given)
+    overall: dict[str, float]  #: medians of recency, frequency, monetary over all customers
+    n_customers: int
+    n_outliers: int  #: customers outside the IQR fences (log scale): not used to fit, but labelled
+    model: Any  #: the fitted KMeans (on the scaled, logged features)
+    scaling: Any  #: the fitted :class:`scalecluster.features.Scaling`
+    sample: pd.DataFrame  #: up to 5000 customers (scaled features, segment) for plots
+    paths: dict[str, str] = field(default_factory=dict)  #: output name -> path written
+    timings: dict[str, float] = field(default_factory=dict)  #: step -> seconds
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines: k and why, then each segment's name, size and medians."""
+        lines = [f"{self.k} segments of {self.n_customers:,} customers (k: {self.k_reason})."]
+        for segment, row in self.profile.iterrows():
+            lines.append(
+                f"  {segment}: {row['name']:<12} {int(row['customers']):>9,} customers ({row['share']:.0%}), "
+                f"median recency {row['recency_median']:.0f} d, frequency {row['frequency_median']:.0f}, "
+                f"monetary {row['monetary_median']:,.0f}; {row['revenue_share']:.0%} of revenue"
+            )
+        return "\n".join(lines)
+
+
+def segment(
+    data: Any,
+    *,
+    customer: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str = "revenue",
+    order: str | None = None,
+    k: int | str = "auto",
+    k_values: Any = range(2, 11),
+    client: Any = None,
+    cluster: Any = None,
+    out: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    reference_date: Any = None,
+    sample_size: int = 10_000,
+    random_state: int = 0,
+    plots: bool = True,
+    verbose: bool = True,
+    stream: TextIO | None = None,
+) -> SegmentResult:
+    """Segment customers by recency, frequency and monetary value (RFM) with KMeans.
+
+    Steps: RFM per customer (:func:`scalecluster.features.rfm`) → customers
+    outside Tukey's fences on the log scale are set aside for fitting
+    (:func:`~scalecluster.features.drop_outliers` with ``log=True``; raw
+    fences would drop the best customers, spend being heavy-tailed) →
+    ``log1p`` and standardisation → k from a sweep over ``k_values`` unless
+    given → KMeans (k-means||) → every customer, outliers included, assigned
+    to its nearest centre → a profile per segment in original units → names
+    by the rules of :mod:`scalecluster.jobs.naming`.
+
+    Segments are numbered by decreasing mean spend of their centre (0: the
+    biggest spenders), so the numbering does not depend on the backend.
+
+    Parameters
+    ----------
+    data : str, path-like, pandas.DataFrame or dask.dataframe.DataFrame
+        Transactions: Parquet (file, folder, glob) or CSV, one row per
+        transaction or order line.
+    customer, timestamp, amount : str
+        Column names: the customer id, the transaction time (dates, or
+        strings that parse as dates), the amount spent (numeric).
+    order : str, default=None
+        Order id column: frequency then counts orders, not rows.
+    k : "auto" or int, default="auto"
+        Number of segments.  ``"auto"``: the k of ``k_values`` with the best
+        mean rank over the sampled silhouette (higher is better) and the
+        Davies–Bouldin index (lower is better); ties go to the higher
+        silhouette.
+    k_values : iterable of int, default=range(2, 11)
+    client : distributed.Client, default=None
+        Run on this Dask cluster (read with dask.dataframe; only the profile
+        and a sample come back to the client).
+    cluster : str, path or mapping, default=None
+        A cluster config for :func:`scalecluster.connect` (e.g. ``"local"``):
+        started for this job and closed at its end.  Without ``client``,
+        ``cluster`` or a Dask frame, the job runs in memory (pandas/NumPy).
+    out : str or path-like, default=None
+        Output folder: ``labels/`` (Parquet: customer, segment, segment_name,
+        recency, frequency, monetary, outlier), ``profile.csv``, ``sweep.csv``,
+        ``summary.json``, PNG plots (``k_sweep.png``, ``pca.png``,
+        ``profile_heatmap.png``; skipped if matplotlib is missing), and
+        ``report.md`` / ``report.html``.  Written into a temporary folder
+        beside it and renamed at the end: a failed job leaves nothing.
+    overwrite : bool, default=False
+        Replace an existing ``out``.
+    reference_date : date, default=None
+        "Today" for recency (default: one day after the last transaction).
+    sample_size : int, default=10000
+        Rows for each sampled silhouette of the sweep.
+    random_state : int, default=0
+    plots : bool, default=True
+    verbose : bool, default=True
+        Print each step (and Dask progress bars) to ``stream`` (stdout).
+
+    Returns
+    -------
+    SegmentResult
+
+    Raises
+    ------
+    FileNotFoundError
+        A missing input path.
+    KeyError
+        A missing column (named, with the available columns; also a ValueError).
+    TypeError
+        A non-numeric ``amount`` or a ``timestamp`` that is not dates.
+    ValueError
+        A bad ``k`` / ``k_values``, too few customers, an existing ``out``
+        (FileExistsError, a subclass of OSError) …
+    """
+    steps = Steps("segment", verbose=verbose, stream=stream)
+    ks = _check_k(k, k_values)
+    if out is not None and os.path.exists(out) and not overwrite:
+        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it.")
+    with job_client(client, cluster, steps) as active:
+        lazy = active is not None or is_dask_frame(data)
+        with steps.step("Reading transactions"):
+            frame = load_table(data, lazy=lazy)
+        result = _run(frame, lazy, active, steps, customer, timestamp, amount, order, k, ks,
+                      reference_date, sample_size, random_state)
+        with atomic_folder(out, overwrite=overwrite) as folder:
+            if folder is not None:
+                with steps.step("Writing outputs"):
+                    written = _write(result, folder, plots, lazy, steps)
+                    result.paths = written
+        result.paths = final_paths(result.paths, folder, out)
+        if result.paths:
+            result.paths["out"] = os.path.abspath(os.fspath(out))
+    result.timings = dict(steps.timings)
+    steps.say(result.summary())
+    if result.paths:
+        steps.say(f"[segment] outputs in {result.paths['out']}")
+    return result
+
+
+def _check_k(k: Any, k_values: Any) -> list[int]:
+    if k == "auto":
+        try:
+            ks = sorted({int(v) for v in k_values})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"k_values must be integers of at least 2; got {k_values!r}.") from error
+        if not ks or ks[0] < 2:
+            raise ValueError(f"k_values must be integers of at least 2; got {k_values!r}.")
+        return ks
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be 'auto' or a positive integer; got {k!r}.")
+    return [int(k)]
+
+
+def choose_k(table: pd.DataFrame) -> tuple[int, str]:
+    """The k with the best mean rank of silhouette (high) and Davies–Bouldin (low); ties: higher silhouette."""
+    ranks = (table["silhouette"].rank(ascending=False) + table["davies_bouldin"].rank(ascending=True)) / 2
+    order = pd.DataFrame({"rank": ranks, "silhouette": -table["silhouette"], "k": table["k"]})
+    best = order.sort_values(["rank", "silhouette", "k"]).index[0]
+    row = table.loc[best]
+    reason = (
+        f"best mean rank of sampled silhouette ({row['silhouette']:.3f}) and Davies–Bouldin "
+        f"({row['davies_bouldin']:.3f}) over k = {', '.join(str(int(v)) for v in table['k'])}"
+    )
+    return int(row["k"]), reason
+
+
+def _run(frame, lazy, client, steps, customer, timestamp, amount, order, k, ks, reference_date,
+         sample_size, random_state) -> SegmentResult:
+    from .. import KMeans
+    from ..features import drop_outliers, rfm, scale
+    from ..metrics import k_sweep
+
+    with steps.step("RFM features"):
+        features = rfm(frame, customer=customer, timestamp=timestamp, amount=amount, order=order,
+                       reference_date=reference_date)
+        if lazy:
+            (features,) = steps.persist(client, features)
+            n_customers = int(steps.compute(client, features.index.size)[0])
+        else:
+            n_customers = len(features)
+    with steps.step("Outliers (IQR fences on the log scale)"):
+        kept, report = drop_outliers(features, "iqr", log=True)
+        report = report.compute()
+    with steps.step("Scaling (log1p, standardise)"):
+        scaled, scaling = scale(kept, log=True)
+        X = _as_array(scaled, lazy)
+        if lazy:
+            (X,) = steps.persist(client, X)
+    n_fit = X.shape[0]
+    if n_fit < max(ks) + 1:
+        raise ValueError(f"{n_fit} customers are too few for k up to {max(ks)}.")
+
+    sweep = None
+    if k == "auto":
+        with steps.step(f"Choosing k in {ks[0]}..{ks[-1]} (sampled silhouette, Davies–Bouldin)"):
+            rows, models = [], {}
+            for value in ks:
+                one = k_sweep(X, [value], metrics=("inertia", "silhouette", "davies_bouldin"),
+                              sample_size=sample_size, random_state=random_state)
+                rows.append(one.table)
+                models[value] = one.models[value]
+                row = one.table.iloc[0]
+                steps.say(f"  k={value}: silhouette {row['silhouette']:.3f} "
+                          f"[{row['silhouette_low']:.3f}, {row['silhouette_high']:.3f}], "
+                          f"Davies–Bouldin {row['davies_bouldin']:.3f}")
+            sweep = pd.concat(rows, ignore_index=True)
+            chosen, reason = choose_k(sweep)
+            model = models[chosen]
+    else:
+        chosen, reason = ks[0], "given"
+        with steps.step(f"KMeans, k={chosen}"):
+            model = KMeans(n_clusters=chosen, random_state=random_state).fit(X)
+
+    with steps.step("Assigning every customer"):
+        centres = scaling.inverse_transform(_to_numpy(model.cluster_centers_))
+        ranking = np.argsort(-centres["monetary"].to_numpy(), kind="stable")
+        mapping = np.empty(chosen, dtype=np.int64)
+        mapping[ranking] = np.arange(chosen)
+        if report.n_dropped:
+            labels = model.predict(_as_array(scaling.transform(features), lazy))
+        else:
+            labels = model.labels_
+        if lazy:
+            labels = labels.map_blocks(lambda b: mapping[b], dtype=np.int64)
+        else:
+            labels = mapping[np.asarray(labels)]
+        labelled = _attach(features, labels, report.bounds, lazy)
+        if lazy:
+            (labelled,) = steps.persist(client, labelled)
+
+    with steps.step("Profiling segments"):
+        profile, overall, sample = _profile(labelled, lazy, chosen, client, steps, random_state)
+        names = name_segments(profile, overall)
+        profile.insert(0, "name", [names[s] for s in profile.index])
+        sample["name"] = sample["segment"].map(names)
+        scaled_sample = scaling.transform(sample[list(RFM)])
+        sample = pd.concat([scaled_sample.add_suffix("_scaled"), sample], axis=1)
+
+    series = labelled["segment"]
+    return SegmentResult(
+        labels=series, customers=labelled, profile=profile, names=names, k=chosen, k_reason=reason, sweep=sweep,
+        overall=overall, n_customers=n_customers, n_outliers=int(report.n_dropped), model=model,
+        scaling=scaling, sample=sample,
+        notes=[(f"{report.n_dropped} of {n_customers} customers outside the IQR fences (log scale) "
+               "were left out of the fit and assigned to their nearest segment.")],
+    )
+
+
+def _as_array(scaled: Any, lazy: bool) -> Any:
+    if lazy:
+        return scaled.to_dask_array(lengths=True)
+    return scaled.to_numpy(dtype=np.float64)
+
+
+def _to_numpy(values: Any) -> np.ndarray:
+    if hasattr(values, "get") and type(values).__module__.startswith("cupy"):
+        return values.get()
+    return np.asarray(values)
+
+
+def _attach(frame: Any, labels: Any, bounds: dict[str, tuple[float, float]], lazy: bool) -> Any:
+    """``frame`` with columns ``segment`` and ``outlier``, aligned partition by partition with the label chunks."""
+    if not lazy:
+        return _assign_part(frame, np.asarray(labels), bounds)
+    import dask
+    import dask.dataframe as dd
+
+    parts = frame.to_delayed()
+    blocks = labels.to_delayed().ravel()
+    if len(blocks) != len(parts):
+        raise RuntimeError(f"{len(blocks)} label chunks for {len(parts)} partitions.")
+    meta = _assign_part(frame._meta, np.array([], dtype=np.int64), bounds)
+    pieces = [dask.delayed(_assign_part)(part, block, bounds) for part, block in zip(parts, blocks)]
+    return dd.from_delayed(pieces, meta=meta, verify_meta=False)
+
+
+def _assign_part(part: pd.DataFrame, labels: np.ndarray, bounds: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    outside = np.zeros(len(part), dtype=bool)
+    for column, (low, high) in bounds.items():
+        values = part[column].to_numpy()
+        outside |= (values < low) | (values > high)
+    return part.assign(segment=labels.astype(np.int64), outlier=outside)
+
+
+def _profile(labelled: Any, lazy: bool, k: int, client: Any, steps: Steps, random_state: int):
+    """Per-segment counts, means, medians, revenue; overall medians; a sample for plots."""
+    from ..features._quantiles import column_quantiles
+
+    grouped = labelled.groupby("segment")
+    stats = grouped[list(RFM)].agg(["mean", "sum"])
+    counts = grouped.size()
+    outliers = grouped["outlier"].sum()
+    n_rows = labelled.index.size if lazy else len(labelled)
+    if lazy:
+        stats, counts, outliers, n_rows = steps.compute(client, stats, counts, outliers, n_rows)
+        n_rows = int(n_rows)
+    medians = {s: column_quantiles(labelled[labelled["segment"] == s][list(RFM)], [0.5]).iloc[0] for s in range(k)}
+    overall_q = column_quantiles(labelled[list(RFM)], [0.5]).iloc[0]
+    overall = {c: float(overall_q[c]) for c in RFM}
+    total_revenue = float(stats[("monetary", "sum")].sum())
+    rows = []
+    for s in range(k):
+        count = int(counts.get(s, 0))
+        row = {"segment": s, "customers": count, "share": count / n_rows if n_rows else 0.0}
+        for c in RFM:
+            row[f"{c}_mean"] = float(stats.loc[s, (c, "mean")]) if s in stats.index else np.nan
+            row[f"{c}_median"] = float(medians[s][c])
+        row["revenue"] = float(stats.loc[s, ("monetary", "sum")]) if s in stats.index else 0.0
+        row["revenue_share"] = row["revenue"] / total_revenue if total_revenue else 0.0
+        row["outliers"] = int(outliers.get(s, 0))
+        rows.append(row)
+    profile = pd.DataFrame(rows).set_index("segment")
+    fraction = min(1.0, 5000 / max(n_rows, 1))
+    sample = labelled.sample(frac=fraction, random_state=random_state) if fraction < 1 else labelled
+    if lazy:
+        sample = steps.compute(client, sample)[0]
+    sample = sample.sort_index().head(5000)
+    return profile, overall, sample[list(RFM) + ["segment"]].copy()
+
+
+def _write(result: SegmentResult, folder: str, plots: bool, lazy: bool, steps: Steps) -> dict[str, str]:
+    from . import report
+
+    written: dict[str, str] = {}
+    labels_dir = os.path.join(folder, "labels")
+    frame = result.customers
+    index_name = frame.index.name or "customer"
+    names = result.names
+    if lazy:
+        full = frame.map_partitions(_label_columns, names, index_name, meta=_label_columns(frame._meta, names, index_name))
+        full.to_parquet(labels_dir, write_index=False)
+    else:
+        os.makedirs(labels_dir)
+        _label_columns(frame, names, index_name).to_parquet(os.path.join(labels_dir, "part-00000.parquet"), index=False)
+    written["labels"] = labels_dir
+    profile_path = os.path.join(folder, "profile.csv")
+    result.profile.to_csv(profile_path)
+    written["profile"] = profile_path
+    if result.sweep is not None:
+        written["sweep"] = os.path.join(folder, "sweep.csv")
+        result.sweep.to_csv(written["sweep"], index=False)
+    written.update(report.segment_report(result, folder, plots=plots, say=steps.say))
+    summary = {
+        "k": result.k, "k_reason": result.k_reason, "n_customers": result.n_customers,
+        "n_outliers": result.n_outliers, "names": {str(s): n for s, n in result.names.items()},
+        "overall_medians": result.overall,
+    }
+    written["summary"] = os.path.join(folder, "summary.json")
+    with open(written["summary"], "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)
+    return written
+
+
+def _label_columns(frame: pd.DataFrame, names: dict[int, str], index_name: str) -> pd.DataFrame:
+    out = frame.rename_axis(index_name).reset_index()
+    out["segment_name"] = out["segment"].map(names).astype(object)
+    return out[[index_name, "segment", "segment_name", *RFM, "outlier"]]
