@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -12,6 +13,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from .._param_validation import NONE, Interval, Options, validate_params
 from .._validation import check_sample_weight, check_X
 from ._dbscan_grid import GRID_MAX_FEATURES, grid_dbscan, grid_fits
+from ._dbscan_tree import make_tree as tree_for
 from ._dbscan_tree import tree_dbscan
 
 logger = logging.getLogger(__name__)
@@ -161,7 +163,8 @@ class DBSCAN(ClusterMixin, BaseEstimator):
         if backend.lazy:
             from ._dbscan_dask import dask_dbscan
 
-            result = dask_dbscan(backend, X, weights, self._host_dbscan, eps=float(self.eps))
+            make_tree = functools.partial(tree_for, metric=self.metric, p=self.p, leaf_size=self.leaf_size)
+            result = dask_dbscan(backend, X, weights, self._host_dbscan, make_tree, eps=float(self.eps))
             self.labels_, self.core_sample_indices_ = result
             self.components_ = X[self.core_sample_indices_]
             return self

@@ -104,7 +104,9 @@ class _SlabResult:
         return self.shared, self.first_core, self.ambiguous, self.n_local
 
 
-def _cluster_slab(pieces: list, low: float, high: float, axis: int, eps: float, cluster: Callable) -> _SlabResult:
+def _cluster_slab(
+    pieces: list, low: float, high: float, axis: int, eps: float, cluster: Callable, make_tree: Callable
+) -> _SlabResult:
     rows = [p[0] for p in pieces]
     X = np.concatenate(rows) if rows else np.zeros((0, 0))
     index = np.concatenate([p[2] for p in pieces])
@@ -144,10 +146,8 @@ def _cluster_slab(pieces: list, low: float, high: float, axis: int, eps: float, 
     border = np.flatnonzero(owned & ~core & (labels >= 0))
     ambiguous = np.zeros((0, 2), np.int64)
     if border.size:
-        from sklearn.neighbors import KDTree
-
         core_rows = np.flatnonzero(core & exact)
-        tree = KDTree(np.asarray(X[core_rows], dtype=np.float64))
+        tree = make_tree(np.asarray(X[core_rows], dtype=np.float64))
         hits = tree.query_radius(np.asarray(X[border], dtype=np.float64), eps)
         sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         pairs = np.column_stack((np.repeat(index[border], sizes), labels[core_rows[np.concatenate(hits)]]))
@@ -213,10 +213,13 @@ def _assemble(pieces: list, start: int, stop: int) -> np.ndarray:
     return out
 
 
-def dask_dbscan(backend: Any, X: Any, weights: Any, cluster: Callable, *, eps: float) -> tuple[Any, np.ndarray]:
+def dask_dbscan(
+    backend: Any, X: Any, weights: Any, cluster: Callable, make_tree: Callable, *, eps: float
+) -> tuple[Any, np.ndarray]:
     """DBSCAN of a Dask array: ``(labels as a Dask array chunked like X, core indices)``.
 
-    ``cluster(X, weights) -> (labels, core)`` is the in-memory DBSCAN run on each slab.
+    ``cluster(X, weights) -> (labels, core)`` is the in-memory DBSCAN run on each slab;
+    ``make_tree(points)`` builds a neighbour tree in the estimator's metric.
     """
     import dask
     import dask.array as da
@@ -259,6 +262,7 @@ def dask_dbscan(backend: Any, X: Any, weights: Any, cluster: Callable, *, eps: f
             axis,
             eps,
             cluster,
+            make_tree,
         )
         for s in range(n_slabs)
     ]

@@ -231,6 +231,15 @@ def test_dask_result_does_not_depend_on_partitions(chunk_rows, d):
     assert_same_as_sklearn(ours, reference)
 
 
+@pytest.mark.parametrize("metric, p", [("manhattan", None), ("chebyshev", None), ("minkowski", 3)])
+def test_dask_other_metrics(metric, p):
+    X = blobs_with_noise(2000, 3, seed=4)
+    eps = eps_for_neighbours(X, 20)
+    reference = SkDBSCAN(eps=eps, min_samples=8, metric=metric, p=p).fit(X)
+    ours = DBSCAN(eps=eps, min_samples=8, metric=metric, p=p).fit(to_backend(X, "dask", chunk_rows=400))
+    assert_same_as_sklearn(ours, reference)
+
+
 def test_dask_slabs_of_noise_only():
     """Some slabs hold only noise (no local cluster at all); others hold clusters."""
     rng = np.random.default_rng(5)
