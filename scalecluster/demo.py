@@ -1,13 +1,21 @@
-"""The demo: KMeans on generated data, on a local Dask cluster and in memory.
+"""The demo: both end-to-end jobs on generated data, on a local Dask cluster.
 
-Run it with ``scalecluster demo``.  It needs no set-up and no data: it makes
-gaussian blobs, starts a ``distributed.LocalCluster`` (or connects to the one a
-cluster config describes), fits KMeans with k-means|| on the Dask array, fits
-the same data in memory, and prints what each found and how long it took.
+``scalecluster demo`` needs no set-up and no data: it generates customers'
+transactions and network flows (with their true behaviours and anomalies) as
+Parquet in a temporary folder, starts a ``distributed.LocalCluster`` (or
+connects to the cluster a config describes), runs :func:`scalecluster.jobs.segment`
+and :func:`scalecluster.jobs.detect_anomalies` on it, and prints what they
+found, how well that matches the truth, and where the outputs are.
+
+``scalecluster demo --blobs`` runs the older demo: KMeans on gaussian blobs,
+on the cluster and in memory (:func:`run_blobs_demo`).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 import time
 from typing import Any, TextIO
 
@@ -15,6 +23,106 @@ import numpy as np
 
 
 def run_demo(
+    n_customers: int = 20_000,
+    n_flows: int = 100_000,
+    *,
+    cluster_config: Any = None,
+    out: str | os.PathLike | None = None,
+    random_state: int = 0,
+    stream: TextIO | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Generate data, run the segmentation and anomaly jobs on a Dask cluster, print a summary.
+
+    Parameters
+    ----------
+    n_customers : int, default=20000
+        Customers of the generated transactions (about 12 order lines each).
+    n_flows : int, default=100000
+        Generated network flows (1 % injected anomalies).
+    cluster_config : str, path or mapping, default=None
+        A cluster config for :func:`scalecluster.connect`; by default the
+        bundled ``"local"`` one (two single-threaded worker processes).
+    out : str or path-like, default=None
+        Folder for the outputs (``segments/`` and ``anomalies/``; it must not
+        exist).  By default a new temporary folder, which is printed and kept;
+        the generated data is written beside the outputs there.
+    random_state : int, default=0
+    stream : text stream, default=None
+        Where to print (standard output).
+    verbose : bool, default=True
+        Also print the jobs' steps and progress bars.
+
+    Returns
+    -------
+    summary : dict
+        ``segment`` (k, names, ARI against the generated behaviours),
+        ``anomalies`` (alerts, precision, recall, F1), ``out`` and ``seconds``.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    from .cluster_configs import connect
+    from .datasets import make_flows, make_transactions
+    from .jobs import detect_anomalies, segment
+
+    def say(text: str) -> None:
+        print(text, file=stream or sys.stdout, flush=True)
+
+    if out is not None and os.path.exists(out):
+        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another.")
+    start = time.perf_counter()
+    work = tempfile.mkdtemp(prefix="scalecluster-demo-")
+    target = os.path.abspath(os.fspath(out)) if out is not None else os.path.join(work, "out")
+    say(f"Generating {n_customers:,} customers' transactions and {n_flows:,} network flows (Parquet) in {work}")
+    transactions, customers = make_transactions(n_customers, path=os.path.join(work, "transactions"),
+                                                n_partitions=4, random_state=random_state)
+    (flows,) = make_flows(n_flows, path=os.path.join(work, "flows"), n_partitions=4, random_state=random_state)
+    client = connect(cluster_config)
+    try:
+        workers = len(client.scheduler_info().get("workers", {}))
+        say(f"Dask cluster: {workers} workers, dashboard at {client.dashboard_link}")
+        options = {"client": client, "verbose": verbose, "stream": stream, "random_state": random_state}
+        segments = segment(transactions, order="order_id", out=os.path.join(target, "segments"), **options)
+        alerts = detect_anomalies(flows, out=os.path.join(target, "anomalies"), **options)
+        labels = segments.labels.compute()
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    import pandas as pd
+
+    truth = pd.read_parquet(customers).set_index("customer_id")["behaviour"]
+    ari = adjusted_rand_score(truth.loc[labels.index].to_numpy(), labels.to_numpy())
+    named = pd.crosstab(labels.map(segments.names), truth.loc[labels.index].to_numpy())
+    seconds = time.perf_counter() - start
+    metrics = alerts.metrics or {}
+    say("")
+    say("Summary")
+    say(f"  Customer segments: k = {segments.k} ({segments.k_reason})")
+    for number, name in segments.names.items():
+        row = named.loc[name]
+        say(f"    {number}: {name:<12} {int(row.sum()):>7,} customers, mostly generated '{row.idxmax()}' "
+            f"({row.max() / row.sum():.0%})")
+    say(f"  Adjusted Rand index against the generated behaviours: {ari:.3f}")
+    say(f"  Anomalies: {len(alerts.alerts):,} alerts in {alerts.n_flows:,} flows (eps {alerts.eps:.3g}); "
+        f"precision {metrics.get('precision', float('nan')):.3f}, recall {metrics.get('recall', float('nan')):.3f}, "
+        f"F1 {metrics.get('f1', float('nan')):.3f}")
+    say(f"  Outputs: {os.path.join(target, 'segments')} and {os.path.join(target, 'anomalies')} "
+        "(report.html, plots, labels, profile / alerts)")
+    say(f"  Generated data: {work}")
+    say(f"Done in {seconds:.1f} s.")
+    return {
+        "segment": {"k": segments.k, "names": segments.names, "ari": ari},
+        "anomalies": {"alerts": len(alerts.alerts), **metrics},
+        "out": target,
+        "data": work,
+        "seconds": seconds,
+    }
+
+
+def run_blobs_demo(
     n_samples: int = 500_000,
     n_features: int = 8,
     n_clusters: int = 8,
@@ -44,13 +152,14 @@ def run_demo(
     from sklearn.metrics import adjusted_rand_score
 
     from . import KMeans
+    from .cluster_configs import connect
 
     def say(text: str) -> None:
         print(text, file=out, flush=True)
 
     if n_samples < n_clusters:
         raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
-    client = _start_client(cluster_config)
+    client = connect(cluster_config)
     summary: dict[str, Any] = {}
     try:
         say(f"Dask cluster: {len(client.scheduler_info()['workers'])} workers, dashboard at {client.dashboard_link}")
@@ -99,10 +208,3 @@ def _blobs(n_samples: int, n_features: int, n_clusters: int, seed: int) -> tuple
     X = da.concatenate([da.from_delayed(p[0], (s, n_features), np.float32) for p, s in zip(parts, sizes)])
     truth = da.concatenate([da.from_delayed(p[1], (s,), np.int64) for p, s in zip(parts, sizes)])
     return X, truth
-
-
-def _start_client(cluster_config: str | None) -> Any:
-    # None: the bundled "local" config (two single-threaded worker processes).
-    from .cluster_configs import connect
-
-    return connect(cluster_config)

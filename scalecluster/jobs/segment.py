@@ -216,9 +216,9 @@ def _run(frame, lazy, client, steps, customer, timestamp, amount, order, k, ks, 
         report = report.compute()
     with steps.step("Scaling (log1p, standardise)"):
         scaled, scaling = scale(kept, log=True)
+        if lazy:  # persist the frame, then view it as an array (chunks = its partitions)
+            (scaled,) = steps.persist(client, scaled)
         X = _as_array(scaled, lazy)
-        if lazy:
-            (X,) = steps.persist(client, X)
     n_fit = X.shape[0]
     if n_fit < max(ks) + 1:
         raise ValueError(f"{n_fit} customers are too few for k up to {max(ks)}.")
@@ -386,5 +386,5 @@ def _write(result: SegmentResult, folder: str, plots: bool, lazy: bool, steps: S
 
 def _label_columns(frame: pd.DataFrame, names: dict[int, str], index_name: str) -> pd.DataFrame:
     out = frame.rename_axis(index_name).reset_index()
-    out["segment_name"] = out["segment"].map(names).astype(object)
+    out["segment_name"] = out["segment"].map(names).astype("string")
     return out[[index_name, "segment", "segment_name", *RFM, "outlier"]]
