@@ -520,20 +520,23 @@ def _locate_chunk(
 def _per_chunk(
     data: LabelledData, fn: Any, per_chunk_args: list[tuple], *args: Any
 ) -> list[Any]:
-    """``fn(backend, offset, X_block, label_block, *chunk_args, *args)`` for every chunk, in order."""
+    """``fn(backend, offset, None, label_block, *chunk_args, *args)`` for every chunk, in order.
+
+    Labels only: on Dask the tasks do not depend on ``X``'s chunks, so the
+    features are not read.
+    """
     if not data.backend.lazy:
-        return [fn(data.backend, 0, data.X, data.labels, *per_chunk_args[0], *args)]
+        return [fn(data.backend, 0, None, data.labels, *per_chunk_args[0], *args)]
     import dask
 
-    xs = data.X.to_delayed().ravel()
     ls = data.labels.to_delayed().ravel()
     offsets = np.concatenate([[0], np.cumsum(data.X.chunks[0])[:-1]]).tolist()
     task = dask.delayed(fn, pure=True)
     return list(
         dask.compute(
             *[
-                task(data.backend.chunk, o, x, lab, *c, *args)
-                for o, x, lab, c in zip(offsets, xs, ls, per_chunk_args)
+                task(data.backend.chunk, o, None, lab, *c, *args)
+                for o, lab, c in zip(offsets, ls, per_chunk_args)
             ]
         )
     )
@@ -766,8 +769,15 @@ def _reference_sums(
     xp = backend.xp
     ref = xp.asarray(ref_rows)
     out = np.zeros((len(queries), n_codes))
+    # Per reference row, besides the distance column: its square root and running sum.
     for a, sq in query_sq_distances(
-        backend, 0, ref, queries, query_pos, extra_bytes_per_row=8, shift=shift
+        backend,
+        0,
+        ref,
+        queries,
+        query_pos,
+        extra_bytes_per_row=2 * len(queries) * 8,
+        shift=shift,
     ):
         m = sq.shape[1]
         codes = ref_codes[a : a + m]
