@@ -82,8 +82,9 @@ def run_demo(
         workers = len(client.scheduler_info().get("workers", {}))
         say(f"Dask cluster: {workers} workers, dashboard at {client.dashboard_link}")
         options = {"client": client, "verbose": verbose, "stream": stream, "random_state": random_state}
-        segments = segment(transactions, order="order_id", out=os.path.join(target, "segments"), **options)
-        alerts = detect_anomalies(flows, out=os.path.join(target, "anomalies"), **options)
+        segments = segment(transactions, order="order_id", out=os.path.join(target, "segments"),
+                           sample_size=5_000, **options)
+        alerts = detect_anomalies(flows, out=os.path.join(target, "anomalies"), eps_sample_size=1_000, **options)
         labels = segments.labels.compute()
     finally:
         cluster = getattr(client, "cluster", None)

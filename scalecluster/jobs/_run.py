@@ -36,7 +36,10 @@ class Steps:
         try:
             yield
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+            seconds = time.perf_counter() - start
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
+            if seconds >= 1.0:
+                self.say(f"[{self.job}]   ({seconds:.1f} s)")
 
     def persist(self, client: Any, *collections: Any) -> Any:
         """Persist Dask collections on the cluster (a progress bar while they compute)."""

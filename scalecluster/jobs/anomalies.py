@@ -207,7 +207,7 @@ def _check_columns(frame: Any, features: list[str] | None, columns: dict[str, st
 def _number_rows(frame: Any, lazy: bool, client: Any, steps: Steps) -> tuple[Any, np.ndarray]:
     """``frame`` indexed by row position in the input (0, 1, …), and each partition's first row."""
     if not lazy:
-        return frame.reset_index(drop=True), np.array([0])
+        return _renumber(frame, 0), np.array([0])
     import dask
     import dask.dataframe as dd
 

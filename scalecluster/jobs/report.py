@@ -175,7 +175,7 @@ def _plots(folder: str, makers: dict[str, Callable[[Any], Any]], plots: bool, sa
         return {}, note
     written = {}
     for name, make in makers.items():
-        written[name] = _save(plt, make(plt), os.path.join(folder, f"{name}.png"))
+        written[f"{name}_png"] = _save(plt, make(plt), os.path.join(folder, f"{name}.png"))
     return written, None
 
 
@@ -208,10 +208,10 @@ def segment_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
     ]
     if result.sweep is not None:
         blocks += [("h", "Choosing k"), ("table", result.sweep.round(4))]
-    if "k_sweep" in written:
+    if "k_sweep_png" in written:
         blocks.append(("img", "k_sweep.png"))
     if written:
-        blocks += [("h", "Plots")] + [("img", f"{n}.png") for n in ("pca", "profile_heatmap") if n in written]
+        blocks += [("h", "Plots")] + [("img", f"{n}.png") for n in ("pca", "profile_heatmap") if f"{n}_png" in written]
     if note:
         blocks.append(("p", note))
     written.update(_write_pages(folder, "Customer segments", blocks))
@@ -241,7 +241,7 @@ def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
     top = result.alerts.head(20)
     blocks.append(("table", top[[c for c in top.columns if not c.endswith("_scaled")]]))
     if written:
-        blocks += [("h", "Plots")] + [("img", f"{n}.png") for n in ("k_distance", "alerts") if n in written]
+        blocks += [("h", "Plots")] + [("img", f"{n}.png") for n in ("k_distance", "alerts") if f"{n}_png" in written]
     if note:
         blocks.append(("p", note))
     written.update(_write_pages(folder, "Traffic anomalies", blocks))

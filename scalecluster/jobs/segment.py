@@ -69,6 +69,7 @@ def segment(
     overwrite: bool = False,
     reference_date: Any = None,
     sample_size: int = 10_000,
+    n_init: int = 3,
     random_state: int = 0,
     plots: bool = True,
     verbose: bool = True,
@@ -124,6 +125,11 @@ def segment(
         "Today" for recency (default: one day after the last transaction).
     sample_size : int, default=10000
         Rows for each sampled silhouette of the sweep.
+    n_init : int, default=3
+        k-means|| starts of the final KMeans (the best inertia is kept; the
+        sweep uses one start per k).  One start can land in a poor local
+        optimum, and which one depends on the row order, which differs
+        between pandas and Dask.
     random_state : int, default=0
     plots : bool, default=True
     verbose : bool, default=True
@@ -154,7 +160,7 @@ def segment(
         with steps.step("Reading transactions"):
             frame = load_table(data, lazy=lazy)
         result = _run(frame, lazy, active, steps, customer, timestamp, amount, order, k, ks,
-                      reference_date, sample_size, random_state)
+                      reference_date, sample_size, n_init, random_state)
         with atomic_folder(out, overwrite=overwrite) as folder:
             if folder is not None:
                 with steps.step("Writing outputs"):
@@ -198,7 +204,7 @@ def choose_k(table: pd.DataFrame) -> tuple[int, str]:
 
 
 def _run(frame, lazy, client, steps, customer, timestamp, amount, order, k, ks, reference_date,
-         sample_size, random_state) -> SegmentResult:
+         sample_size, n_init, random_state) -> SegmentResult:
     from .. import KMeans
     from ..features import drop_outliers, rfm, scale
     from ..metrics import k_sweep
@@ -226,23 +232,21 @@ def _run(frame, lazy, client, steps, customer, timestamp, amount, order, k, ks, 
     sweep = None
     if k == "auto":
         with steps.step(f"Choosing k in {ks[0]}..{ks[-1]} (sampled silhouette, Davies–Bouldin)"):
-            rows, models = [], {}
+            rows = []
             for value in ks:
                 one = k_sweep(X, [value], metrics=("inertia", "silhouette", "davies_bouldin"),
                               sample_size=sample_size, random_state=random_state)
                 rows.append(one.table)
-                models[value] = one.models[value]
                 row = one.table.iloc[0]
                 steps.say(f"  k={value}: silhouette {row['silhouette']:.3f} "
                           f"[{row['silhouette_low']:.3f}, {row['silhouette_high']:.3f}], "
                           f"Davies–Bouldin {row['davies_bouldin']:.3f}")
             sweep = pd.concat(rows, ignore_index=True)
             chosen, reason = choose_k(sweep)
-            model = models[chosen]
     else:
         chosen, reason = ks[0], "given"
-        with steps.step(f"KMeans, k={chosen}"):
-            model = KMeans(n_clusters=chosen, random_state=random_state).fit(X)
+    with steps.step(f"KMeans, k={chosen}, best of {n_init} k-means|| starts"):
+        model = KMeans(n_clusters=chosen, n_init=n_init, random_state=random_state).fit(X)
 
     with steps.step("Assigning every customer"):
         centres = scaling.inverse_transform(_to_numpy(model.cluster_centers_))

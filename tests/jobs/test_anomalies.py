@@ -1,0 +1,96 @@
+"""The anomaly job end to end on generated flows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalecluster.jobs import detect_anomalies, report, severity_of
+
+from .conftest import N_FLOWS
+
+
+@pytest.fixture(scope="module")
+def in_memory(flows, tmp_path_factory):
+    out = tmp_path_factory.mktemp("anomalies") / "out"
+    return detect_anomalies(flows, out=out, eps_sample_size=1_000, verbose=False)
+
+
+def test_finds_the_injected_anomalies(in_memory):
+    result = in_memory
+    assert result.metrics["f1"] >= 0.8, result.metrics
+    assert result.metrics["true_anomalies"] == N_FLOWS // 100
+    alerts = result.alerts
+    assert list(alerts["rank"]) == list(range(1, len(alerts) + 1))
+    assert alerts["distance"].is_monotonic_decreasing
+    assert (alerts["distance_eps"] > 1).all()  # noise is farther than eps from every core point
+    assert set(alerts["severity"]) <= {"critical", "high", "medium", "low"}
+    assert (alerts["severity"].to_numpy() == severity_of(alerts["distance_eps"])).all()
+    top = alerts.head(len(alerts) // 2)
+    assert (top["label"] != "normal").mean() > 0.95  # the most severe alerts are real anomalies
+    assert result.eps_reason.startswith("knee")
+
+
+def test_outputs_are_complete(in_memory, flows):
+    result = in_memory
+    out = result.paths["out"]
+    assert {"labels", "alerts.csv", "summary.json", "report.md", "report.html", "k_distance.png",
+            "alerts.png"} <= set(os.listdir(out))
+    labels = pd.read_parquet(result.paths["labels"])
+    assert len(labels) == N_FLOWS and list(labels.columns) == ["row", "cluster"]
+    assert (labels["row"].to_numpy() == np.arange(N_FLOWS)).all()
+    assert set(labels.loc[labels["cluster"] == -1, "row"]) == set(result.alerts["row"])
+    alerts = pd.read_csv(result.paths["alerts"])
+    assert len(alerts) == len(result.alerts)
+    flows_frame = pd.read_parquet(flows)
+    first = alerts.iloc[0]
+    assert flows_frame.loc[first["row"], "src_ip"] == first["src_ip"]  # rows point back into the input
+    markdown = Path(result.paths["report_md"]).read_text(encoding="utf-8")
+    assert "F1" in markdown and "critical" in markdown
+
+
+def test_dask_on_a_local_cluster_gives_the_same_alerts(in_memory, flows, client):
+    result = detect_anomalies(flows, client=client, eps_sample_size=1_000, verbose=False)
+    assert result.eps == in_memory.eps
+    assert set(result.alerts["row"]) == set(in_memory.alerts["row"])
+    assert result.metrics == in_memory.metrics
+    pd.testing.assert_series_equal(result.alerts["distance"], in_memory.alerts["distance"])
+    assert (result.labels.compute()["cluster"].to_numpy() == in_memory.labels["cluster"].to_numpy()).all()
+
+
+def test_given_eps_and_own_feature_columns(flows):
+    frame = pd.read_parquet(flows)
+    result = detect_anomalies(frame, features=["bytes_out", "bytes_in", "packets_out", "packets_in"], eps=0.3,
+                              min_samples=10, verbose=False)
+    assert result.eps == 0.3 and result.eps_reason == "given"
+    assert result.features == ["bytes_out", "bytes_in", "packets_out", "packets_in"]
+    assert result.n_flows == N_FLOWS
+    assert result.metrics is not None
+
+
+def test_a_failure_midway_leaves_no_output(flows, tmp_path, monkeypatch):
+    def broken(result, folder, **kwargs):
+        raise RuntimeError("plotting crashed")
+
+    monkeypatch.setattr(report, "anomaly_report", broken)
+    with pytest.raises(RuntimeError, match="plotting crashed"):
+        detect_anomalies(flows, eps=0.2, out=tmp_path / "out", verbose=False)
+    assert os.listdir(tmp_path) == []
+
+
+def test_user_errors(flows):
+    with pytest.raises(KeyError, match=r"'bytes' \(bytes_out=\) not found; available columns: \["):
+        detect_anomalies(flows, columns={"bytes_out": "bytes"}, verbose=False)
+    with pytest.raises(TypeError, match="'protocol' must be numeric"):
+        detect_anomalies(flows, features=["protocol"], verbose=False)
+    with pytest.raises(ValueError, match="eps must be 'auto' or a positive number"):
+        detect_anomalies(flows, eps=-1.0, verbose=False)
+
+
+def test_severity_levels():
+    assert list(severity_of([1.1, 2.0, 4.9, 5.0, 19.9, 20.0, np.inf])) == [
+        "low", "medium", "medium", "high", "high", "critical", "critical"]
