@@ -1,4 +1,4 @@
-"""Fixtures for the KMeans benchmarks: data per profile, a Dask cluster, machine info.
+"""Fixtures for the benchmarks: data per profile, a Dask cluster, GPU copies, machine info.
 
 Run from the repository root (see ``benchmarks/README.md``)::
 
@@ -18,12 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-#: Sizes and repeat counts of each profile; ``regular`` gives the published numbers.
+#: Sizes and repeat counts of each profile; ``regular`` gives the published numbers,
+#: ``fast`` is a smoke test (CI runs it: every benchmark once, nothing to read in the
+#: times), ``large`` is for a bigger machine, run by hand (10M rows: 640 MiB float32).
 PROFILES = {
-    "fast": dict(n_samples=100_000, chunk_rows=10_000, rounds=3, gemm_n=2000,
-                 dask_rounds=1, dask_max_iter=10, memory_rounds=1),
-    "regular": dict(n_samples=1_000_000, chunk_rows=100_000, rounds=5, gemm_n=4000,
-                    dask_rounds=3, dask_max_iter=50, memory_rounds=3),
+    "fast": {"n_samples": 30_000, "chunk_rows": 10_000, "rounds": 1, "gemm_n": 1000,
+             "dask_rounds": 1, "dask_max_iter": 5, "memory_rounds": 1},
+    "regular": {"n_samples": 1_000_000, "chunk_rows": 100_000, "rounds": 5, "gemm_n": 4000,
+                "dask_rounds": 3, "dask_max_iter": 50, "memory_rounds": 3},
+    "large": {"n_samples": 10_000_000, "chunk_rows": 1_000_000, "rounds": 3, "gemm_n": 8000,
+              "dask_rounds": 1, "dask_max_iter": 50, "memory_rounds": 1},
 }
 N_FEATURES = 16
 N_BLOBS = 16
@@ -35,7 +39,8 @@ def pytest_addoption(parser):
         dest="bench_profile",
         choices=sorted(PROFILES),
         default="fast",
-        help="Benchmark sizes: 'fast' (100k rows, a couple of minutes) or 'regular' (1M rows).",
+        help="Benchmark sizes: 'fast' (smoke test, 30k rows), 'regular' (1M rows, the published numbers) "
+        "or 'large' (10M rows, for a bigger machine).",
     )
 
 
@@ -51,7 +56,7 @@ def pytest_benchmark_generate_commit_info(config):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    machine_info["scalecluster"] = collect_machine_info()
+    machine_info["scalecluster"] = dict(collect_machine_info(), profile=config.getoption("bench_profile"))
 
 
 def source_fingerprint() -> str:
@@ -126,13 +131,29 @@ def collect_machine_info() -> dict:
     for pkg in ("numpy", "scikit-learn", "scalecluster", "numba", "dask", "distributed",
                 "dask-ml", "faiss-cpu", "scikit-learn-intelex"):
         info[pkg] = _version(pkg)
+    for pkg in ("cupy-cuda12x", "cupy-cuda11x", "cupy", "cuml", "cuml-cu12", "dask-cuda"):
+        if _version(pkg) is not None:
+            info[pkg] = _version(pkg)
     try:
         import cupy
 
         info["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        info["gpu_count"] = cupy.cuda.runtime.getDeviceCount()
     except Exception:
         info["gpu"] = None
     return info
+
+
+def require_cupy():
+    """CuPy with at least one GPU, or skip the calling test."""
+    cupy = pytest.importorskip("cupy")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError:
+        count = 0
+    if count == 0:
+        pytest.skip("no CUDA GPU")
+    return cupy
 
 
 @pytest.fixture(scope="session")
@@ -207,4 +228,22 @@ def dask_blobs(blobs, profile, dask_client):
         warnings.filterwarnings("ignore", message="Sending large graph")
         X = da.from_array(blobs, chunks=(profile["chunk_rows"], N_FEATURES)).persist()
         wait(X)
+    return X
+
+
+@pytest.fixture(scope="session")
+def cupy_blobs(blobs):
+    """The same data on the GPU (skips without CuPy or a GPU)."""
+    return require_cupy().asarray(blobs)
+
+
+@pytest.fixture(scope="session")
+def dask_cupy_blobs(dask_blobs):
+    """The Dask data with CuPy chunks, persisted on the (GPU-sharing) workers."""
+    cupy = require_cupy()
+    from distributed import wait
+
+    X = dask_blobs.map_blocks(cupy.asarray, dtype=dask_blobs.dtype,
+                              meta=cupy.empty((0, N_FEATURES), dtype=dask_blobs.dtype)).persist()
+    wait(X)
     return X

@@ -9,9 +9,12 @@ peak resident size over the size before ``fit``).  Nothing here asserts on
 time.
 
 Peers: ``sklearn.cluster.DBSCAN(n_jobs=-1)`` (the reference),
-scikit-learn-intelex's DBSCAN, and the ``dbscan`` package (a parallel grid
-DBSCAN in C++, whose border points may differ from scikit-learn's), each when
-installed.
+scikit-learn-intelex's DBSCAN, the ``dbscan`` package (a parallel grid
+DBSCAN in C++, whose border points may differ from scikit-learn's) and cuML's
+DBSCAN (on the GPU, given the NumPy array), each when installed.
+``test_dbscan_backend`` runs scalecluster on the same points as a Dask array
+(4 chunks, on the session's LocalCluster), a CuPy array and Dask over CuPy;
+its time includes computing the labels back to NumPy.
 """
 
 from __future__ import annotations
@@ -25,18 +28,25 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .test_kmeans import compare, measure, publish
+from benchmarks.conftest import require_cupy
+
+from .test_kmeans import compare, host, measure, publish
 
 MIN_SAMPLES = 10
 TARGET_NEIGHBOURS = 40
 
 #: (features, sizes) per profile; each size is its own benchmark group.
+#: ``fast`` is a smoke test (CI); ``large`` is for a bigger machine, by hand.
 SIZES = {
-    "fast": {2: [20_000, 60_000], 3: [30_000], 5: [30_000]},
+    "fast": {2: [5_000, 20_000], 3: [10_000], 5: [10_000]},
     "regular": {2: [100_000, 300_000, 1_000_000], 3: [300_000], 5: [300_000]},
+    "large": {2: [300_000, 1_000_000, 3_000_000, 10_000_000], 3: [1_000_000], 5: [1_000_000]},
 }
-ROUNDS = {"fast": 2, "regular": 3}
-IMPLS = ["sklearn", "sklearnex", "dbscan-pkg", "scalecluster"]
+ROUNDS = {"fast": 1, "regular": 3, "large": 1}
+IMPLS = ["sklearn", "sklearnex", "dbscan-pkg", "cuml", "scalecluster"]
+#: scalecluster on the other backends: Dask over NumPy on the session's LocalCluster,
+#: CuPy, and Dask over CuPy (these two skip without a GPU).
+BACKENDS = ["dask", "cupy", "dask-cupy"]
 #: Peers too slow to repeat at every size on 2 cores (scikit-learn-intelex's DBSCAN
 #: took 7x scikit-learn's time at 60k 2-D points here): largest n they are run at.
 MAX_N = {"sklearnex": 300_000}
@@ -62,7 +72,7 @@ def blobs_with_noise(n: int, d: int) -> tuple[np.ndarray, float]:
 
 
 def _require(impl: str) -> None:
-    module = {"sklearnex": "sklearnex", "dbscan-pkg": "dbscan"}.get(impl)
+    module = {"sklearnex": "sklearnex", "dbscan-pkg": "dbscan", "cuml": "cuml"}.get(impl)
     if module is not None:
         pytest.importorskip(module)
 
@@ -81,6 +91,10 @@ def run(impl: str, X: np.ndarray, eps: float) -> np.ndarray:
         from dbscan import DBSCAN
 
         return DBSCAN(X, eps=eps, min_samples=MIN_SAMPLES)[0]
+    if impl == "cuml":
+        from cuml.cluster import DBSCAN
+
+        return np.asarray(DBSCAN(eps=eps, min_samples=MIN_SAMPLES, output_type="numpy").fit(X).labels_)
     from scalecluster import DBSCAN
 
     return DBSCAN(eps=eps, min_samples=MIN_SAMPLES).fit(X).labels_
@@ -126,6 +140,59 @@ def test_dbscan_fit(benchmark, impl, d, n, profile, scoreboard):
     publish(benchmark, row)
 
 
+def _sklearn_reference(key: tuple, X: np.ndarray, eps: float, rounds: int, scoreboard: dict) -> np.ndarray:
+    """scikit-learn's labels (and time) for ``key``, measured now unless ``test_dbscan_fit`` did."""
+    if (*key, "sklearn") not in scoreboard:
+        seconds, labels = measure(lambda: run("sklearn", X, eps), rounds)
+        scoreboard[(*key, "sklearn")] = {"seconds": seconds, "labels": labels}
+    return scoreboard[(*key, "sklearn")]["labels"]
+
+
+def on_backend(backend: str, X: np.ndarray, request: Any) -> Any:
+    """``X`` as ``backend``'s array: Dask ones in 4 chunks, persisted on the session's LocalCluster."""
+    cupy = require_cupy() if "cupy" in backend else None
+    if backend == "cupy":
+        return cupy.asarray(X)
+    import dask.array as da
+    from distributed import wait
+
+    request.getfixturevalue("dask_client")
+    Xd = da.from_array(X, chunks=(-(-len(X) // 4), X.shape[1]))
+    if cupy is not None:
+        Xd = Xd.map_blocks(cupy.asarray, dtype=X.dtype, meta=cupy.empty((0, X.shape[1]), dtype=X.dtype))
+    Xd = Xd.persist()
+    wait(Xd)
+    return Xd
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("d, n", sorted(set(CASES)))
+def test_dbscan_backend(benchmark, request, backend, d, n, profile, scoreboard):
+    """scalecluster on Dask / CuPy / Dask-over-CuPy input: time to NumPy labels, ARI against scikit-learn."""
+    from scalecluster import DBSCAN
+
+    if n not in SIZES[profile["name"]].get(d, []):
+        pytest.skip(f"not in the {profile['name']} profile")
+    X, eps = blobs_with_noise(n, d)
+    Xb = on_backend(backend, X, request)
+
+    def fit(data: Any) -> np.ndarray:
+        return host(DBSCAN(eps=eps, min_samples=MIN_SAMPLES).fit(data).labels_)
+
+    fit(Xb[:2000])  # warm-up: JIT compilation in every process
+    benchmark.group = f"DBSCAN {d}-D n={n}"
+    key = ("dbscan", d, n)
+    rounds = ROUNDS[profile["name"]]
+    reference = _sklearn_reference(key, X, eps, rounds, scoreboard)
+    seconds, labels = measure(lambda: fit(Xb), rounds, benchmark)
+    row = {"impl": "scalecluster", "backend": backend, "n": n, "d": d, "eps": eps, "min_samples": MIN_SAMPLES,
+           "seconds": seconds}  # fmt: skip
+    row.update(_quality(labels, reference))
+    compare(row, key, IMPLS, scoreboard)  # the NumPy rows of this run: peers and scalecluster itself
+    scoreboard[(*key, f"scalecluster-{backend}")] = {"seconds": seconds, "labels": labels}
+    publish(benchmark, row)
+
+
 # ------------------------------------------------------------ peak memory
 _MEMORY_SCRIPT = r"""
 import gc, json, re, sys
@@ -163,6 +230,8 @@ def _memory_once(n: int, d: int, impl: str) -> dict:
 @pytest.mark.parametrize("impl", IMPLS)
 def test_dbscan_peak_memory(benchmark, impl, profile, scoreboard):
     """Peak resident memory added by one fit on the largest 2-D size, in a fresh subprocess."""
+    if impl == "cuml":
+        pytest.skip("cuML's memory is on the GPU, not in the resident size")
     _require(impl)
     n = max(SIZES[profile["name"]][2])
     if n > MAX_N.get(impl, n):

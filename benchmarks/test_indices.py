@@ -3,7 +3,10 @@
 ``make_blobs(n_samples, 16, centers=16, random_state=0)`` as float32 (1M rows in
 the regular profile) with its true labels.  For every round the two libraries
 run back to back (scikit-learn first); the ratio is that of the medians, and
-the relative difference of the values is recorded.  Nothing here asserts on time.
+the relative difference of the values is recorded.  ``test_index_backend`` does
+the same with scalecluster given the data as a Dask array (on the session's
+LocalCluster, labels chunked alike), a CuPy array or Dask over CuPy (these two
+skip without a GPU).  Nothing here asserts on time.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sklearn.datasets import make_blobs
 from scalecluster.metrics import calinski_harabasz_score, davies_bouldin_score
 
 ROUNDS = 5
+BACKEND_ROUNDS = 3
 FUNCTIONS = {
     "davies_bouldin": (skm.davies_bouldin_score, davies_bouldin_score),
     "calinski_harabasz": (skm.calinski_harabasz_score, calinski_harabasz_score),
@@ -63,4 +67,54 @@ def test_index_vs_sklearn(benchmark, labelled, index):
         relative_difference=float(
             abs(values["scalecluster"] - values["sklearn"]) / abs(values["sklearn"])
         ),
+    )
+
+
+@pytest.mark.parametrize("backend", ["dask", "cupy", "dask-cupy"])
+@pytest.mark.parametrize("index", sorted(FUNCTIONS))
+def test_index_backend(benchmark, request, labelled, index, backend):
+    X, y = labelled
+    theirs_fn, ours_fn = FUNCTIONS[index]
+    Xb = request.getfixturevalue({"dask": "dask_blobs", "cupy": "cupy_blobs", "dask-cupy": "dask_cupy_blobs"}[backend])
+    if "dask" in backend:
+        import dask.array as da
+
+        yb = da.from_array(y, chunks=Xb.chunks[0])
+        if backend == "dask-cupy":
+            import cupy
+
+            yb = yb.map_blocks(cupy.asarray, dtype=y.dtype, meta=cupy.empty((0,), dtype=y.dtype))
+        yb = yb.persist()
+    else:
+        import cupy
+
+        yb = cupy.asarray(y)
+    ours_fn(Xb[:1000], yb[:1000])  # warm up
+    t_sk, t_us = [], []
+    values = {}
+
+    def run_rounds():
+        t_sk.clear()
+        t_us.clear()
+        for _ in range(BACKEND_ROUNDS):
+            start = time.perf_counter()
+            values["sklearn"] = theirs_fn(X, y)
+            t_sk.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            values["scalecluster"] = float(ours_fn(Xb, yb))
+            t_us.append(time.perf_counter() - start)
+
+    benchmark.pedantic(run_rounds, rounds=1, iterations=1)
+    benchmark.extra_info.update(
+        index=index,
+        backend=backend,
+        n_samples=len(X),
+        rounds=BACKEND_ROUNDS,
+        sklearn_seconds_median=float(np.median(t_sk)),
+        scalecluster_seconds_median=float(np.median(t_us)),
+        time_ratio_of_medians=float(np.median(t_us) / np.median(t_sk)),
+        time_ratio_paired_median=float(np.median(np.array(t_us) / np.array(t_sk))),
+        sklearn_value=float(values["sklearn"]),
+        scalecluster_value=float(values["scalecluster"]),
+        relative_difference=float(abs(values["scalecluster"] - values["sklearn"]) / abs(values["sklearn"])),
     )

@@ -108,6 +108,13 @@ def paired_ratio(fn: Callable[[], Fit], peer: Callable[[], Fit], rounds: int) ->
     return float(np.median(ratios))
 
 
+def host(a: Any) -> np.ndarray:
+    """``a`` as a NumPy array (CuPy arrays are copied from the GPU, Dask arrays computed)."""
+    if hasattr(a, "compute"):
+        a = a.compute()
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
 def publish(benchmark: Any, row: dict) -> None:
     """Copy ``row`` into ``extra_info``, with the load average (the machine may be shared)."""
     benchmark.extra_info.update({k: v for k, v in row.items() if k != "centers"})
@@ -338,4 +345,80 @@ def test_peak_memory(benchmark, impl, case, blobs_file, profile, scoreboard):
     row = row_of(impl, benchmark)
     compare(row, ("memory", case), MEMORY_IMPLS[: MEMORY_IMPLS.index(impl)], scoreboard)
     scoreboard[("memory", case, impl)] = row
+    publish(benchmark, row)
+
+
+# ------------------------------------------------------------ GPU backends
+GPU_IMPLS = ["cuml", "scalecluster"]  # peer first
+
+
+def _gpu_sync() -> None:
+    import cupy
+
+    cupy.cuda.Device().synchronize()
+
+
+def fit_gpu(impl: str, X: Any, init: np.ndarray, max_iter: int) -> Fit:
+    """Lloyd on a CuPy array from ``init`` (tol=0, n_init=1), synchronised before returning."""
+    k = len(init)
+    if impl == "cuml":
+        import cupy
+        from cuml.cluster import KMeans as Estimator
+
+        params = {"init": cupy.asarray(init)}
+    else:
+        Estimator = KMeans
+        params = {"init": init, "algorithm": "lloyd"}
+    model = Estimator(n_clusters=k, n_init=1, max_iter=max_iter, tol=0.0, **params).fit(X)
+    _gpu_sync()
+    return Fit(host(model.cluster_centers_), int(model.n_iter_), float(model.inertia_))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("k", [16, 64])
+@pytest.mark.parametrize("impl", GPU_IMPLS)
+def test_cupy_lloyd(benchmark, impl, k, blobs, cupy_blobs, init_centers, profile, scoreboard):
+    """Lloyd on the GPU (CuPy input), same centres as ``test_numpy_lloyd``; ratios vs cuML and the CPU rows."""
+    if impl == "cuml":
+        pytest.importorskip("cuml")
+    benchmark.group = f"cupy lloyd k={k}"
+    init = init_centers(k)
+    fit_gpu(impl, cupy_blobs[:WARMUP_ROWS], init, 2)  # warm-up: kernels, memory pool
+    seconds, fit = measure(lambda: fit_gpu(impl, cupy_blobs, init, LLOYD_MAX_ITER), profile["rounds"], benchmark)
+    n, d = blobs.shape
+    row = {
+        "impl": impl, "backend": "cupy", "k": k, "n_samples": n, "n_features": d, "same_init": True,
+        "seconds": seconds, "n_iter": fit.n_iter, "s_per_iter": seconds / fit.n_iter,
+        "inertia_reported": fit.inertia, "inertia_f64": inertia64(blobs, fit.centers),
+        "gflops": 2 * n * k * d * fit.n_iter / seconds / 1e9, "centers": fit.centers,
+    }
+    compare(row, ("numpy", k), NUMPY_IMPLS, scoreboard)  # the CPU rows of this run (scalecluster on NumPy too)
+    compare(row, ("cupy", k), GPU_IMPLS[: GPU_IMPLS.index(impl)], scoreboard)
+    scoreboard[("cupy", k, impl)] = row
+    publish(benchmark, row)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("init", ["k-means||", "array"])
+def test_dask_cupy_fit(benchmark, init, blobs, dask_cupy_blobs, init_centers, profile, scoreboard):
+    """scalecluster on Dask over CuPy (the LocalCluster's workers share the GPU), as ``test_dask_fit``."""
+    benchmark.group = f"dask fit k=16 init={init}"
+    centers0 = init if init == "k-means||" else init_centers(16)
+    max_iter = profile["dask_max_iter"]
+
+    def fit(c: Any, it: int) -> Fit:
+        model = KMeans(n_clusters=16, max_iter=it, tol=0.0, random_state=0, init=c).fit(dask_cupy_blobs)
+        return Fit(host(model.cluster_centers_), int(model.n_iter_), float(model.inertia_))
+
+    fit(init_centers(16), 1)  # warm-up
+    seconds, result = measure(lambda: fit(centers0, max_iter), profile["dask_rounds"], benchmark)
+    row = {
+        "impl": "scalecluster", "backend": "dask-cupy", "init": init, "k": 16, "n_samples": len(blobs),
+        "chunk_rows": profile["chunk_rows"], "max_iter": max_iter, "same_init": init == "array",
+        "seconds": seconds, "n_iter": result.n_iter, "s_per_iter": seconds / result.n_iter,
+        "inertia_reported": result.inertia, "inertia_f64": inertia64(blobs, result.centers),
+        "centers": result.centers,
+    }
+    compare(row, ("dask", init), DASK_IMPLS, scoreboard)
+    scoreboard[("dask", init, "scalecluster-dask-cupy")] = row
     publish(benchmark, row)

@@ -12,7 +12,7 @@ import pytest
 from sklearn.cluster import KMeans as SKKMeans
 from sklearn.cluster import MiniBatchKMeans as SKMiniBatchKMeans
 
-from benchmarks.test_kmeans import inertia64, measure
+from benchmarks.test_kmeans import host, inertia64, measure
 from scalecluster import MiniBatchKMeans
 
 K, BATCH, EPOCHS = 16, 4096, 3
@@ -47,4 +47,29 @@ def test_minibatch_in_memory(benchmark, blobs, full_inertia, profile, scoreboard
     peer = scoreboard.get(("minibatch", "sklearn"))
     if impl != "sklearn" and peer:
         info["throughput_vs_sklearn"] = rows_per_second / peer
+    benchmark.extra_info.update(info)
+
+
+@pytest.mark.parametrize("backend", ["dask", "cupy", "dask-cupy"])
+def test_minibatch_backend(benchmark, request, blobs, full_inertia, profile, scoreboard, backend):
+    """scalecluster's MiniBatchKMeans on the other backends (Dask streams its chunks), same settings."""
+    X = request.getfixturevalue({"dask": "dask_blobs", "cupy": "cupy_blobs", "dask-cupy": "dask_cupy_blobs"}[backend])
+
+    def make() -> MiniBatchKMeans:
+        return MiniBatchKMeans(K, init="k-means++", batch_size=BATCH, max_iter=EPOCHS, max_no_improvement=None,
+                               random_state=0)
+
+    make().fit(X[:50_000])  # warm-up (numba compilation, kernels in every process)
+    seconds, model = measure(lambda: make().fit(X), profile["rounds"], benchmark)
+    centers = host(model.cluster_centers_)
+    rows_per_second = model.n_steps_ * BATCH / seconds
+    inertia = inertia64(blobs, centers)
+    info = {
+        "impl": "scalecluster", "backend": backend, "n_samples": len(blobs), "k": K, "batch_size": BATCH,
+        "epochs": EPOCHS, "n_steps": model.n_steps_, "seconds": seconds, "rows_per_second": rows_per_second,
+        "inertia_f64": inertia, "inertia_vs_full_kmeans": inertia / full_inertia,
+    }
+    for peer in ("sklearn", "scalecluster"):
+        if scoreboard.get(("minibatch", peer)):
+            info[f"throughput_vs_{peer}"] = rows_per_second / scoreboard[("minibatch", peer)]
     benchmark.extra_info.update(info)

@@ -14,6 +14,10 @@ back (scikit-learn first), so their times are paired.
   value costs O(n²) (1e12 distances at 1M rows: hours on 2 shared cores), so
   the errors and coverage are recorded only when
   ``benchmarks/results/silhouette_exact_<n>.json`` already holds it.
+* ``test_sampled_silhouette_backend``: the time part's data as a Dask array
+  (on the session's LocalCluster), a CuPy array or Dask over CuPy, 5 seeds,
+  ``silhouette_score(X, y, sample_size=s, random_state=seed)`` against
+  scikit-learn's; the errors when the exact value is cached.
 * ``test_sampled_silhouette[error]``: n = 100,000 and s = 2,000 (the regime
   where the reference is used: 8,000 reference rows), 50 seeds in the regular
   profile: the mean absolute error of each against the exact value from
@@ -27,6 +31,7 @@ Nothing here asserts on time.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -35,28 +40,37 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.datasets import make_blobs
 
+from benchmarks.conftest import require_cupy
 from scalecluster.metrics import silhouette_samples
 from scalecluster.metrics._inputs import check_labelled
 from scalecluster.metrics._silhouette import estimate_silhouette
 
 #: Rows, sample size, seeds, and whether to compute the exact value, per profile and part.
 SETTINGS = {
-    ("fast", "time"): {"n": 100_000, "s": 2_000, "seeds": 20, "compute_exact": True},
+    # fast: a smoke test (CI); large: for a bigger machine, by hand.
+    ("fast", "time"): {"n": 20_000, "s": 1_000, "seeds": 3, "compute_exact": True},
     ("regular", "time"): {
         "n": 1_000_000,
         "s": 10_000,
         "seeds": 20,
         "compute_exact": False,
     },
-    ("fast", "error"): {"n": 100_000, "s": 2_000, "seeds": 20, "compute_exact": True},
+    ("fast", "error"): {"n": 20_000, "s": 1_000, "seeds": 3, "compute_exact": True},
     ("regular", "error"): {
         "n": 100_000,
         "s": 2_000,
         "seeds": 50,
         "compute_exact": True,
     },
+    ("large", "time"): {"n": 10_000_000, "s": 20_000, "seeds": 20, "compute_exact": False},
+    ("large", "error"): {"n": 300_000, "s": 5_000, "seeds": 50, "compute_exact": True},
 }
-RESULTS = Path(__file__).parent / "results"
+#: Where the exact values are cached; ``SCALECLUSTER_BENCHMARK_RESULTS`` moves it (the CI smoke test
+#: points it at a temporary directory so that nothing is written into the repository).
+RESULTS = Path(os.environ.get("SCALECLUSTER_BENCHMARK_RESULTS") or Path(__file__).parent / "results")
+#: scalecluster's backends besides NumPy, and the seeds they are run with (the time part's data).
+BACKENDS = ["dask", "cupy", "dask-cupy"]
+BACKEND_SEEDS = 5
 
 
 def _exact(
@@ -150,5 +164,70 @@ def test_sampled_silhouette(benchmark, request, part):
         mean_query_error=float(np.mean([r.query_error for _, r in ours])),
         mean_reference_error=float(np.mean([r.reference_error for _, r in ours])),
         mean_half_width=float(np.mean([(r.high - r.low) / 2 for _, r in ours])),
+        **errors,
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sampled_silhouette_backend(benchmark, request, backend):
+    from scalecluster.metrics import silhouette_score
+
+    setting = SETTINGS[request.config.getoption("bench_profile"), "time"]
+    s, seeds = setting["s"], range(BACKEND_SEEDS)
+    cupy = require_cupy() if "cupy" in backend else None
+    X, y = make_blobs(setting["n"], 16, centers=16, cluster_std=4.0, random_state=0)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if backend == "cupy":
+        Xb, yb = cupy.asarray(X), cupy.asarray(y)
+    else:
+        import dask.array as da
+        from distributed import wait
+
+        request.getfixturevalue("dask_client")
+        chunks = -(-len(X) // 10)
+        Xb, yb = da.from_array(X, chunks=(chunks, 16)), da.from_array(y, chunks=chunks)
+        if cupy is not None:
+            Xb = Xb.map_blocks(cupy.asarray, dtype=X.dtype, meta=cupy.empty((0, 16), dtype=X.dtype))
+            yb = yb.map_blocks(cupy.asarray, dtype=y.dtype, meta=cupy.empty((0,), dtype=y.dtype))
+        Xb, yb = Xb.persist(), yb.persist()
+        wait([Xb, yb])
+    exact, _, _ = _exact(X, y, False)
+    ours, theirs = [], []
+
+    def run_all_seeds():
+        ours.clear()
+        theirs.clear()
+        for seed in seeds:
+            start = time.perf_counter()
+            value = skm.silhouette_score(X, y, sample_size=s, random_state=seed)
+            theirs.append((time.perf_counter() - start, value))
+            start = time.perf_counter()
+            value = silhouette_score(Xb, yb, sample_size=s, random_state=seed)
+            ours.append((time.perf_counter() - start, float(value)))
+
+    silhouette_score(Xb, yb, sample_size=50, random_state=0)  # compile the kernels first
+    benchmark.pedantic(run_all_seeds, rounds=1, iterations=1)
+    t_sk, v_sk = np.array(theirs).T
+    t_us, v_us = np.array(ours).T
+    errors = {}
+    if exact is not None:
+        errors = {
+            "sklearn_mean_abs_error": float(np.abs(v_sk - exact).mean()),
+            "scalecluster_mean_abs_error": float(np.abs(v_us - exact).mean()),
+            "error_ratio": float(np.abs(v_us - exact).mean() / np.abs(v_sk - exact).mean()),
+        }
+    benchmark.extra_info.update(
+        part="time",
+        backend=backend,
+        n_samples=len(X),
+        sample_size=s,
+        seeds=len(seeds),
+        exact=exact,
+        sklearn_seconds_median=float(np.median(t_sk)),
+        scalecluster_seconds_median=float(np.median(t_us)),
+        time_ratio_of_medians=float(np.median(t_us) / np.median(t_sk)),
+        time_ratio_paired_median=float(np.median(t_us / t_sk)),
+        sklearn_mean=float(v_sk.mean()),
+        scalecluster_mean=float(v_us.mean()),
         **errors,
     )
