@@ -18,7 +18,7 @@ def __getattr__(name: str):
         from . import io
 
         return getattr(io, name)
-    if name in ("datasets", "features", "metrics", "io"):
+    if name in ("datasets", "features", "jobs", "metrics", "io"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -57,8 +57,9 @@ class DBSCAN(ClusterMixin, BaseEstimator):
         * ``"tree"``: scikit-learn's KD-tree (ball tree for other metrics),
           queried in chunks that fit the working memory.
         * ``"auto"``: the grid for Euclidean distance and at most
-          5 features (the number of cells to visit grows as 3^d and by 6-D a
-          KD-tree is faster), the tree otherwise, and also when ``eps`` is so
+          8 features (the number of cells to visit grows as 3^d; up to 8-D
+          the grid was measured faster than the tree), the tree otherwise,
+          and also when ``eps`` is so
           small against the data's range that the grid's cell keys would
           overflow 64 bits.
     leaf_size : int, default=30
