@@ -115,11 +115,12 @@ def header(data: dict) -> str:
         "scalecluster", "numpy", "scikit-learn", "numba", "dask", "distributed", "dask-ml", "faiss-cpu",
         "scikit-learn-intelex", "cupy-cuda12x", "cupy-cuda11x", "cupy", "cuml", "cuml-cu12", "dask-cuda",
     ) if m.get(pkg))
+    memory = _f(m.get("memory_gib"), ".1f")
+    date = m.get("date_utc") or data.get("datetime")
+    python = f"**Python:** {m.get('python', DASH)} on {m.get('platform', DASH)}."
     lines = [
-        f"**Machine:** {m.get('cpu_model') or 'unknown CPU'}, {cores}, "
-        f"{_f(m.get('memory_gib'), '.1f')} GiB RAM, GPU: {gpu}.",
-        f"**Profile:** `{m.get('profile', 'unknown')}`. **Date (UTC):** {m.get('date_utc') or data.get('datetime')}. "
-        f"**Python:** {m.get('python', DASH)} on {m.get('platform', DASH)}.",
+        f"**Machine:** {m.get('cpu_model') or 'unknown CPU'}, {cores}, {memory} GiB RAM, GPU: {gpu}.",
+        f"**Profile:** `{m.get('profile', 'unknown')}`. **Date (UTC):** {date}. {python}",
     ]
     if versions:
         lines.append(f"**Versions:** {versions}" + (f"; BLAS: {blas}." if blas else "."))
