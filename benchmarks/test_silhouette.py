@@ -8,12 +8,14 @@ stratified reference sample of 4 s rows (s · 4 s distances, see
 back (scikit-learn first), so their times are paired.
 
 * ``test_sampled_silhouette[time]``: the issue's setting in the regular profile,
-  n = 1,000,000 and s = 10,000 (fast: 100,000 and 2,000), 20 seeds: the time
+  n = 1,000,000 and s = 10,000 (large: 10M and 20,000), 20 seeds: the time
   ratio (of the medians of the per-seed times; the median of the per-seed
   ratios is stored too) and each estimator's spread over the seeds.  Its exact
   value costs O(n²) (1e12 distances at 1M rows: hours on 2 shared cores), so
   the errors and coverage are recorded only when
   ``benchmarks/results/silhouette_exact_<n>.json`` already holds it.
+* The ``fast`` profile (a smoke test) runs both parts at n = 20,000, s = 1,000,
+  3 seeds; ``large`` measures the error at n = 300,000, s = 5,000.
 * ``test_sampled_silhouette_backend``: the time part's data as a Dask array
   (on the session's LocalCluster), a CuPy array or Dask over CuPy, 5 seeds,
   ``silhouette_score(X, y, sample_size=s, random_state=seed)`` against
