@@ -101,6 +101,30 @@ def _column_gaps(outer_steps, u, side, col_gap2):
 
 
 @numba.njit(nogil=True, cache=True)
+def _cells_in_reach(X, i, c, cell_keys, lo, hi, outer, geometry, limit, u, col_gap2, cells):
+    """Write to ``cells`` the neighbouring cells of cell ``c`` whose box is within
+    reach (squared distance ``limit``) of point ``i``; return how many.
+
+    ``lo``/``hi`` are the column ranges of cell ``c`` (:func:`_neighbour_cells`).
+    """
+    low, side, outer_steps = geometry
+    d = X.shape[1]
+    _position(X, i, low, side, u)
+    _column_gaps(outer_steps, u, side, col_gap2)
+    n = 0
+    for t in range(outer.shape[0]):
+        if col_gap2[t] > limit:
+            continue
+        base = cell_keys[c] + outer[t]
+        for c2 in range(lo[t], hi[t]):
+            g = _gap(cell_keys[c2] - base, u[d - 1], side)
+            if col_gap2[t] + g * g <= limit:
+                cells[n] = c2
+                n += 1
+    return n
+
+
+@numba.njit(nogil=True, cache=True)
 def core_points(X, w, grid, geometry, eps2, min_samples, c0, c1, core):
     """Mark ``core[i]`` for the points of cells ``c0:c1``.
 
@@ -110,13 +134,12 @@ def core_points(X, w, grid, geometry, eps2, min_samples, c0, c1, core):
     farther than eps from the point are skipped without reading their points.
     """
     cell_keys, cell_start, cell_run_start, run_start, outer, reach = grid
-    low, side, outer_steps = geometry
     m = outer.shape[0]
-    d = X.shape[1]
     lo = np.full(m, -1, np.int64)
     hi = np.empty(m, np.int64)
-    u = np.empty(d)
+    u = np.empty(X.shape[1])
     col_gap2 = np.empty(m)
+    cells = np.empty(m * (2 * reach + 1), np.int64)
     limit = eps2 * (1 + 1e-9)  # prune only what is surely out of reach
     for c in range(c0, c1):
         found = False
@@ -134,20 +157,12 @@ def core_points(X, w, grid, geometry, eps2, min_samples, c0, c1, core):
                 _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
                 found = True
             for i in range(a, b):
-                _position(X, i, low, side, u)
-                _column_gaps(outer_steps, u, side, col_gap2)
+                n_cells = _cells_in_reach(X, i, c, cell_keys, lo, hi, outer, geometry, limit, u, col_gap2, cells)
                 count = 0.0
-                for t in range(m):
-                    if col_gap2[t] > limit:
-                        continue
-                    base = cell_keys[c] + outer[t]
-                    for c2 in range(lo[t], hi[t]):
-                        g = _gap(cell_keys[c2] - base, u[d - 1], side)
-                        if col_gap2[t] + g * g > limit:
-                            continue
-                        for j in range(cell_start[c2], cell_start[c2 + 1]):
-                            if _within(X, i, j, eps2):
-                                count += w[j]
+                for k in range(n_cells):
+                    for j in range(cell_start[cells[k]], cell_start[cells[k] + 1]):
+                        if _within(X, i, j, eps2):
+                            count += w[j]
                     if count >= min_samples:
                         break
                 core[i] = count >= min_samples
@@ -265,13 +280,12 @@ def border_labels(X, core, run_label, grid, geometry, eps2, c0, c1, labels):
     -1: noise.
     """
     cell_keys, _, cell_run_start, run_start, outer, reach = grid
-    low, side, outer_steps = geometry
     m = outer.shape[0]
-    d = X.shape[1]
     lo = np.full(m, -1, np.int64)
     hi = np.empty(m, np.int64)
-    u = np.empty(d)
+    u = np.empty(X.shape[1])
     col_gap2 = np.empty(m)
+    cells = np.empty(m * (2 * reach + 1), np.int64)
     limit = eps2 * (1 + 1e-9)
     big = np.iinfo(np.int64).max
     for c in range(c0, c1):
@@ -284,26 +298,18 @@ def border_labels(X, core, run_label, grid, geometry, eps2, c0, c1, labels):
                 if not found:
                     _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
                     found = True
-                _position(X, i, low, side, u)
-                _column_gaps(outer_steps, u, side, col_gap2)
+                n_cells = _cells_in_reach(X, i, c, cell_keys, lo, hi, outer, geometry, limit, u, col_gap2, cells)
                 # A core point in the same run is within eps: its label bounds the search.
                 best = run_label[r] if run_label[r] >= 0 else big
-                for t in range(m):
-                    if col_gap2[t] > limit:
-                        continue
-                    base = cell_keys[c] + outer[t]
-                    for c2 in range(lo[t], hi[t]):
-                        g = _gap(cell_keys[c2] - base, u[d - 1], side)
-                        if col_gap2[t] + g * g > limit:
+                for k in range(n_cells):
+                    for s in range(cell_run_start[cells[k]], cell_run_start[cells[k] + 1]):
+                        lab = run_label[s]
+                        if lab < 0 or lab >= best:
                             continue
-                        for s in range(cell_run_start[c2], cell_run_start[c2 + 1]):
-                            lab = run_label[s]
-                            if lab < 0 or lab >= best:
-                                continue
-                            for j in range(run_start[s], run_start[s + 1]):
-                                if core[j] and _within(X, i, j, eps2):
-                                    best = lab
-                                    break
+                        for j in range(run_start[s], run_start[s + 1]):
+                            if core[j] and _within(X, i, j, eps2):
+                                best = lab
+                                break
                 labels[i] = best if best != big else -1
 
 
