@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
+
+from ..io._atomic import replaced_atomically
 
 #: Name of the file that records how a dataset was generated (readers skip ``_`` files).
 PARAMS_FILE = "_generator.json"
@@ -31,25 +31,8 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool) -> Iterator[st
     FileExistsError
         ``path`` exists and ``overwrite`` is False (checked before any work).
     """
-    target = os.path.abspath(os.fspath(path))
-    if os.path.exists(target) and not overwrite:
-        raise FileExistsError(
-            f"{os.fspath(path)!r} exists; pass overwrite=True to replace it."
-        )
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    temporary = os.path.join(
-        parent, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp"
-    )
-    os.makedirs(temporary)
-    try:
+    with replaced_atomically(path, overwrite=overwrite) as temporary:
         yield temporary
-        if os.path.exists(target):
-            _remove(target)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            _remove(temporary)
 
 
 def write_part(frame: pd.DataFrame, folder: str, index: int) -> str:
@@ -67,10 +50,3 @@ def write_params(folder: str, params: dict[str, Any]) -> None:
     """Record the generator's arguments (JSON) beside the data."""
     with open(os.path.join(folder, PARAMS_FILE), "w", encoding="utf-8") as handle:
         json.dump(params, handle, indent=2, sort_keys=True, default=str)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path):
-        shutil.rmtree(path)
-    else:
-        os.remove(path)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import glob as globbing
 import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from ._atomic import replaced_atomically
 
 
 def _parquet_files(path: str | os.PathLike) -> list[str]:
@@ -197,10 +197,7 @@ def to_parquet(
     for name, values in columns.items():
         if getattr(values, "shape", (len(values),))[0] != n:
             raise ValueError(f"Column {name!r} has {len(values)} rows; the labels have {n}.")
-    parent = os.path.dirname(os.path.abspath(target))
-    os.makedirs(parent, exist_ok=True)
-    temporary = os.path.join(parent, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
-    try:
+    with replaced_atomically(target, make_dir=False) as temporary:
         if hasattr(labels, "to_delayed") and hasattr(labels, "chunks"):
             import dask.dataframe as dd
 
@@ -213,12 +210,6 @@ def to_parquet(
             pd.DataFrame({name: _to_numpy(values) for name, values in columns.items()}).to_parquet(
                 temporary, index=False
             )
-        if os.path.exists(target):
-            _remove(target)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            _remove(temporary)
     return target
 
 
@@ -234,10 +225,3 @@ def _to_numpy(values: Any) -> np.ndarray:
 
         return cupy.asnumpy(values)
     return np.asarray(values)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path):
-        shutil.rmtree(path)
-    else:
-        os.remove(path)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any, TextIO
+
+from ..io._atomic import replaced_atomically
 
 
 class Steps:
@@ -111,21 +111,9 @@ def atomic_folder(out: str | os.PathLike | None, *, overwrite: bool) -> Iterator
     if out is None:
         yield None
         return
-    target = os.path.abspath(os.fspath(out))
-    if os.path.exists(target) and not overwrite:
-        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it.")
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    temporary = os.path.join(parent, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
-    os.makedirs(temporary)
-    try:
+    message = f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it."
+    with replaced_atomically(out, overwrite=overwrite, exists_message=message) as temporary:
         yield temporary
-        if os.path.exists(target):
-            shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            shutil.rmtree(temporary)
 
 
 def final_paths(written: dict[str, str], temporary: str | None, out: str | os.PathLike | None) -> dict[str, str]:
