@@ -200,8 +200,8 @@ def join_runs(X, core, run_has_core, grid, geometry, eps2, c0, c1, parent, edges
     A link that joins two trees is written to ``edges``; the caller unions
     the forests of all ranges.  Returns the number of edges written (fewer
     than the number of runs).  Runs are cliques, so joining runs joins all
-    their core points at once; a single-point run skips the cells beyond eps
-    of its point, as the counting kernel does.
+    their core points at once; cells beyond eps of every point of the run
+    are skipped, as the counting kernel skips them for a point.
     """
     cell_keys, _, cell_run_start, run_start, outer, reach = grid
     low, side, outer_steps = geometry
@@ -222,20 +222,22 @@ def join_runs(X, core, run_has_core, grid, geometry, eps2, c0, c1, parent, edges
                 _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
                 found = True
             single = run_start[r + 1] - run_start[r] == 1
-            if single:
-                _position(X, run_start[r], low, side, u)
-                _column_gaps(outer_steps, u, side, col_gap2)
+            # Cells farther than eps from every point of the run are skipped. Measured
+            # from the run's first point: eps for a single point, 2 eps otherwise (a
+            # run is narrower than eps, so its other points are within eps of it).
+            reach2 = limit if single else 4 * limit
+            _position(X, run_start[r], low, side, u)
+            _column_gaps(outer_steps, u, side, col_gap2)
             # r's root changes only through the unions made here: keep it at hand.
             a = _find(parent, r)
             for t in range(m):
-                if single and col_gap2[t] > limit:
+                if col_gap2[t] > reach2:
                     continue
                 base = cell_keys[c] + outer[t]
                 for c2 in range(max(lo[t], c), hi[t]):
-                    if single:
-                        g = _gap(cell_keys[c2] - base, u[d - 1], side)
-                        if col_gap2[t] + g * g > limit:
-                            continue
+                    g = _gap(cell_keys[c2] - base, u[d - 1], side)
+                    if col_gap2[t] + g * g > reach2:
+                        continue
                     for s in range(max(cell_run_start[c2], r + 1), cell_run_start[c2 + 1]):
                         if not run_has_core[s]:
                             continue
