@@ -23,10 +23,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import numpy as np
+
+from benchmarks._worker_memory import Watcher
 
 _SKLEARN_SCRIPT = r"""
 import json, resource, sys, time
@@ -103,31 +104,18 @@ def main() -> None:
         X = da.concatenate(blocks).persist()
         wait(X)
         workers_before = set(client.scheduler_info()["workers"])
-        peak = {"rss": 0.0}
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.is_set():
-                try:
-                    mem = client.run(lambda: __import__("psutil").Process().memory_info().rss)
-                    peak["rss"] = max(peak["rss"], max(mem.values()))
-                except (OSError, RuntimeError, TimeoutError):  # a worker restarting: skip this sample
-                    pass
-                stop.wait(0.2)
-
         # Warm-up on a small slice: loads the compiled kernels in every worker process.
         DBSCAN(eps=eps, min_samples=10).fit(X[:20_000].rechunk(5_000)).labels_.compute()
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        watcher = Watcher(client, interval=0.2)
+        watcher.start()
         start = time.perf_counter()
         model = DBSCAN(eps=eps, min_samples=10).fit(X)
         labels = model.labels_.compute()
         seconds = time.perf_counter() - start
-        stop.set()
-        sampler.join()
+        watcher.stop()
         result["scalecluster"] = {
             "seconds": seconds,
-            "peak_worker_rss_gib": peak["rss"] / 2**30,
+            "peak_worker_rss_gib": watcher.summary()["peak_worker_rss_gib"],
             "worker_restarted": set(client.scheduler_info()["workers"]) != workers_before,
             "n_clusters": int(labels.max()) + 1,
             "n_noise": int((labels == -1).sum()),

@@ -17,10 +17,11 @@ import argparse
 import json
 import os
 import tempfile
-import threading
 import time
 
 import numpy as np
+
+from benchmarks._worker_memory import Watcher
 
 
 def write_dataset(path: str, gib: float, n_features: int = 16, rows_per_file: int = 1 << 20, seed: int = 0) -> int:
@@ -61,19 +62,7 @@ def main() -> None:
     results: dict = {"gib": args.gib}
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster:
         with Client(cluster) as client:
-            peak = {"rss": 0.0}
-            stop = threading.Event()
-
-            def sample() -> None:
-                while not stop.is_set():
-                    try:
-                        mem = client.run(lambda: __import__("psutil").Process().memory_info().rss)
-                        peak["rss"] = max(peak["rss"], max(mem.values()))
-                    except Exception:
-                        pass
-                    time.sleep(0.5)
-
-            watcher = threading.Thread(target=sample, daemon=True)
+            watcher = Watcher(client)
             watcher.start()
             workers_before = set(client.scheduler_info()["workers"])
             X = read_parquet(args.data)
@@ -82,17 +71,17 @@ def main() -> None:
                 ("minibatch", MiniBatchKMeans(16, batch_size=4096, max_iter=1, random_state=0)),
                 ("kmeans_persist_false", KMeans(16, init="random", n_init=1, max_iter=args.kmeans_iter, tol=0, persist=False, random_state=0)),
             ]:
-                peak["rss"] = 0.0
+                watcher.reset()
                 t = time.perf_counter()
                 model.fit(X)
                 results[name] = {
                     "seconds": time.perf_counter() - t,
                     "inertia": float(model.inertia_),
-                    "peak_worker_rss_gib": peak["rss"] / 2**30,
+                    "peak_worker_rss_gib": watcher.summary()["peak_worker_rss_gib"],
                     "workers_unchanged": set(client.scheduler_info()["workers"]) == workers_before,
                 }
                 print(name, results[name], flush=True)
-            stop.set()
+            watcher.stop()
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as handle:
         json.dump(results, handle, indent=2)
