@@ -173,9 +173,8 @@ class DBSCAN(ClusterMixin, BaseEstimator):
         host_X = backend.to_host(X)
         host_w = None if weights is None else backend.to_host(weights)
         if backend.name != "numpy":
+            # check_X has already refused NaN/inf on the device.
             logger.info("DBSCAN: %s input is clustered on the host.", backend.name)
-            if not np.isfinite(host_X).all():
-                raise ValueError("Input X contains NaN or infinity.")
         labels, core = self._host_dbscan(host_X, host_w, use_grid)
         core_index = np.flatnonzero(core)
         self.labels_ = backend.from_host(labels)
