@@ -35,8 +35,10 @@ The algorithm
 -------------
 1. core points: neighbour weights counted up to ``min_samples``;
 2. clusters: union-find over runs, joining two runs that hold a pair of core
-   points within eps (each pair of neighbouring runs looked at once, and
-   skipped when already joined);
+   points within eps — first the runs of each cell among themselves, then
+   across neighbouring cells, where a cell whose core runs are one tree is
+   skipped as a whole once joined (each pair of runs looked at once, and
+   skipped when already joined or when their boxes are beyond eps);
 3. labels: clusters are numbered by their first core point in input order, and
    a border point takes the smallest label among its core neighbours — the
    order in which scikit-learn's DBSCAN expands its clusters, so the labels are
@@ -84,6 +86,8 @@ class GridIndex:
     reach: int
     low: np.ndarray  # (d,) origin of the grid
     side: float  # side of a search cell
+    sub_side: float  # side of a clique cell (equal to ``side`` when d <= 3)
+    run_sub: np.ndarray  # (runs, d) int8: each run's clique cell inside its search cell, per axis
 
     @property
     def n_cells(self) -> int:
@@ -96,8 +100,9 @@ class GridIndex:
 
     @property
     def geometry(self) -> tuple:
-        """What the kernels need to skip cells beyond eps of a point."""
-        return (self.low, self.side, self.outer_steps)
+        """What the kernels need to skip cells, and runs, beyond eps of a point."""
+        per_dim = int(self.run_sub.max()) + 1 if self.run_sub.size else 1
+        return (self.low, self.side, self.outer_steps, self.sub_side, self.run_sub, per_dim)
 
 
 def grid_shape(n_features: int, eps: float) -> tuple[float, int, float | None, int]:
@@ -163,6 +168,7 @@ def build_grid(X: np.ndarray, eps: float) -> GridIndex:
     cell_run_start = _starts(cell_of_run)
     cell_keys = cell_of_run[cell_run_start[:-1]]
     cell_start = run_start[cell_run_start]
+    run_sub = _sub_cells(run_keys[run_start[:-1]] % n_sub, d, per_dim)
     del run_keys, cell_of_run
 
     outer, outer_steps = _outer_offsets(strides, reach)
@@ -178,7 +184,18 @@ def build_grid(X: np.ndarray, eps: float) -> GridIndex:
         reach=reach,
         low=np.asarray(low, dtype=np.float64),
         side=float(side),
+        sub_side=float(side if sub_side is None else sub_side),
+        run_sub=run_sub,
     )
+
+
+def _sub_cells(sub: np.ndarray, d: int, per_dim: int) -> np.ndarray:
+    """Decode the clique-cell part of the run keys into one small coordinate per axis."""
+    coords = np.zeros((sub.shape[0], d), dtype=np.int8)  # per_dim <= 3 for d <= 8
+    for j in range(d - 1, -1, -1):
+        coords[:, j] = sub % per_dim
+        sub = sub // per_dim
+    return coords
 
 
 def _starts(sorted_keys: np.ndarray) -> np.ndarray:
@@ -237,21 +254,50 @@ def grid_dbscan(
 
 
 def _join(index: GridIndex, core: np.ndarray, run_has_core: np.ndarray, eps2: float) -> np.ndarray:
-    """Union-find parents of the runs: each cell range builds a spanning forest on a
-    thread (private union-find, so no locks), and the forests are merged here."""
+    """Union-find parents of the runs, in two passes over the cells, each on threads.
+
+    1. The core runs of each cell are joined among themselves (each cell
+       touches only its own runs, so the ranges share one union-find).
+    2. Runs are joined across neighbouring cells: each cell range builds a
+       spanning forest with a private copy of the union-find (no locks), and
+       the forests are merged here.  A cell whose core runs the first pass
+       joined into one tree is then handled as a whole, which is what keeps
+       dense data (thousands of runs within reach of each) cheap.
+    """
     n_runs = run_has_core.shape[0]
     parent = np.arange(n_runs, dtype=np.int64)
+    grid, geometry = index.layout, index.geometry
+    _run_cells(
+        index,
+        lambda c0, c1: kernels.join_within_cells(index.X, core, run_has_core, grid, geometry, eps2, c0, c1, parent),
+    )
+    parent = kernels.roots(parent)
+    connected, cell_root = _cell_trees(index, parent, run_has_core)
     lock = threading.Lock()
+    joined = parent.copy()
 
     def work(c0: int, c1: int) -> None:
-        local = np.arange(n_runs, dtype=np.int64)
+        local = parent.copy()
         edges = np.empty((n_runs, 2), np.int64)  # a forest has fewer edges than nodes
-        count = kernels.join_runs(index.X, core, run_has_core, index.layout, index.geometry, eps2, c0, c1, local, edges)
+        count = kernels.join_between_cells(
+            index.X, core, run_has_core, grid, geometry, eps2, c0, c1, local, edges, connected, cell_root
+        )
+        del local
         with lock:
-            kernels.union_pairs(parent, edges[:count, 0], edges[:count, 1])
+            kernels.union_pairs(joined, edges[:count, 0], edges[:count, 1])
 
     _run_cells(index, work)
-    return parent
+    return joined
+
+
+def _cell_trees(index: GridIndex, root: np.ndarray, run_has_core: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: whether all its core runs share one root, and one of its core runs' roots (-1: none)."""
+    big = np.iinfo(np.int64).max
+    starts = index.cell_run_start[:-1]
+    low = np.minimum.reduceat(np.where(run_has_core, root, big), starts) if starts.size else np.zeros(0, np.int64)
+    high = np.maximum.reduceat(np.where(run_has_core, root, -1), starts) if starts.size else np.zeros(0, np.int64)
+    has_core = high >= 0
+    return has_core & (low == high), np.where(has_core, low, -1)
 
 
 def _number_clusters(root: np.ndarray, run_has_core: np.ndarray, index: GridIndex, core: np.ndarray) -> np.ndarray:

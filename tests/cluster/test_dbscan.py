@@ -96,6 +96,45 @@ def test_grid_over_eps_and_min_samples(d, eps_scale, min_samples):
     np.testing.assert_array_equal(np.flatnonzero(core), reference.core_sample_indices_)
 
 
+def dense_clumps(n: int, d: int, seed: int) -> np.ndarray:
+    """Heavy-tailed clumps of very different widths (some nearly duplicate rows), plus
+    uniform noise: runs of hundreds of points, and cells whose runs are joined only
+    through other cells, as in the traffic features of the anomalies job."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 8))
+    centres = rng.normal(size=(k, d)) * rng.uniform(0.5, 4)
+    sizes = rng.lognormal(0, 1, size=k)
+    sizes = (sizes / sizes.sum() * n).astype(int) + 1
+    parts = [c + rng.normal(size=(m, d)) * rng.lognormal(-2, 1) for c, m in zip(centres, sizes)]
+    X = np.vstack(parts + [rng.uniform(-5, 5, size=(n // 20, d))])
+    return np.round(X, 2) if seed % 3 == 0 else X  # exact duplicates too
+
+
+@pytest.mark.parametrize("seed", range(14))
+def test_dense_clumps_in_every_dimension(seed):
+    d = 1 + seed % 7  # at 8-D the keys of this spread overflow (the estimator would take the tree)
+    X = dense_clumps(3000, d, seed)
+    eps = eps_for_neighbours(X, 40)
+    min_samples = (5, 20, 60)[seed % 3]
+    reference = SkDBSCAN(eps=eps, min_samples=min_samples).fit(X)
+    labels, core = grid_dbscan(X, None, eps, min_samples)
+    np.testing.assert_array_equal(labels, reference.labels_)
+    np.testing.assert_array_equal(np.flatnonzero(core), reference.core_sample_indices_)
+
+
+def test_traffic_features_like_the_anomalies_job():
+    """Scaled 6-D flow features: about 98 % core points in runs of up to hundreds."""
+    from scalecluster.datasets import make_flows
+    from scalecluster.features import scale, traffic_features
+
+    features, _ = traffic_features(make_flows(20_000, random_state=3).flows, missing="drop")
+    X = scale(features, log=True)[0].to_numpy(np.float64)
+    for eps in (0.12, 0.25):
+        reference = SkDBSCAN(eps=eps, min_samples=20).fit(X)
+        assert len(set(reference.labels_)) > 2
+        assert_same_as_sklearn(DBSCAN(eps=eps, min_samples=20, algorithm="grid").fit(X), reference)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_float32_and_float64(dtype):
     X = blobs_with_noise(2000, 2).astype(dtype)
