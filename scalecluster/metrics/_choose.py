@@ -4,8 +4,8 @@
   silhouette (sampled, with its interval), Davies–Bouldin and
   Calinski–Harabasz; it suggests the k with the best silhouette.
 * :func:`suggest_eps` computes the k-distance curve (distance of sampled rows
-  to their ``min_samples``-th nearest row in the whole data, in one blocked
-  pass) and returns the distance at its knee.
+  to their ``min_samples``-th nearest row in the whole data, in one pass over
+  blocks of rows) and returns the distance at its knee.
 """
 
 from __future__ import annotations
@@ -140,14 +140,46 @@ def _knee(x: np.ndarray, y: np.ndarray) -> int:
     return int(np.argmax(np.abs(ys - chord)))
 
 
+#: Up to this many features a KD-tree per block of rows finds the k nearest rows
+#: of a few thousand queries far faster than the blocked brute force, which is
+#: O(rows · queries · d): measured on 10M rows of 6 traffic features, 2000
+#: queries took 306 s brute force on two cores.  Beyond it, KD-trees degrade.
+_TREE_MAX_FEATURES = 16
+
+#: Rows per KD-tree: a tree copies its rows (float64), so this bounds the extra memory.
+_TREE_BLOCK_ROWS = 1_000_000
+
+
 def _kth_distances(backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, k: int) -> np.ndarray:
     """The k smallest distances from each query to the rows of this block (q × k, host)."""
+    import scipy.sparse as sp
+
+    if backend.name == "numpy" and not sp.issparse(X) and X.shape[1] <= _TREE_MAX_FEATURES:
+        return _kth_distances_tree(X, queries, k)
     xp = backend.xp
     best = np.full((len(queries), k), np.inf)
     # A row is its own first neighbour, at distance 0 (as DBSCAN's min_samples counts it).
     for _, sq in query_sq_distances(backend, offset, X, queries, query_index):
         take = min(k, sq.shape[1])
         part = backend.to_host(xp.sqrt(xp.partition(sq, take - 1, axis=1)[:, :take]))
+        best = np.sort(np.concatenate([best, part], axis=1), axis=1)[:, :k]
+    return best
+
+
+def _kth_distances_tree(X: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """:func:`_kth_distances` with a KD-tree over each block of rows.
+
+    A query that is a row of ``X`` finds itself at distance exactly 0, as in
+    the brute-force path.
+    """
+    from sklearn.neighbors import KDTree
+
+    queries = np.asarray(queries, dtype=np.float64)
+    best = np.full((len(queries), k), np.inf)
+    for a in range(0, X.shape[0], _TREE_BLOCK_ROWS):
+        block = np.asarray(X[a : a + _TREE_BLOCK_ROWS], dtype=np.float64)
+        take = min(k, block.shape[0])
+        part, _ = KDTree(block).query(queries, k=take)
         best = np.sort(np.concatenate([best, part], axis=1), axis=1)[:, :k]
     return best
 
@@ -197,7 +229,9 @@ def suggest_eps(X: Any, min_samples: int, *, sample_size: int | None = 5_000, ra
 
     Notes
     -----
-    O(n · sample_size · d) time; memory O(sample_size · min_samples) beyond one block.
+    Up to 16 features, a KD-tree per block of up to a million rows answers the
+    queries: O(n log n) time; beyond, a blocked brute force: O(n · sample_size · d).
+    Memory O(sample_size · min_samples) beyond one block (and its tree).
     """
     backend, X = check_X(_MetricInput(), X, reset=True)
     n = X.shape[0]

@@ -160,12 +160,13 @@ def test_suggest_eps_lets_dbscan_recover_blobs(backend_name):
     assert np.all(np.diff(suggestion.k_distances) >= 0)
 
 
-def test_k_distances_equal_sklearn_neighbours():
+@pytest.mark.parametrize("n_features", [3, 20])  # the KD-tree path, then the brute-force one
+def test_k_distances_equal_sklearn_neighbours(n_features):
     from sklearn.neighbors import NearestNeighbors
 
     from scalecluster.metrics import suggest_eps
 
-    X, _ = make_blobs(400, 3, random_state=0)
+    X, _ = make_blobs(400, n_features, random_state=0)
     ours = suggest_eps(X, min_samples=4, sample_size=None).k_distances
     dist, _ = NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)
     np.testing.assert_allclose(ours, np.sort(dist[:, 3]), rtol=1e-7, atol=1e-9)
