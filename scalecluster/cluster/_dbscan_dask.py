@@ -1,8 +1,11 @@
 """Distributed DBSCAN: slabs with halos, clustered where they live, merged by ids.
 
-1. One pass over the (persisted) blocks: NaN/inf check, each feature's range,
-   and a strided sample of rows.  The widest feature is cut at the sample's
-   quantiles into slabs, one per block of ``X``.
+1. One pass over the (persisted) blocks: NaN/inf check and a strided sample
+   of rows.  One feature is cut into slabs (aiming at one per block of
+   ``X``) of equal sampled rows, but never narrower than the halo (2·eps),
+   so a row is copied to at most two other slabs; the feature whose largest
+   slab, halo included, holds the fewest sampled rows is the one cut (see
+   :func:`_slab_borders`).
 2. Every block sends each of its rows to the slab that owns it and, as a
    copy, to every slab whose *halo* — 2·eps on either side — holds it.
 3. Each slab is clustered in memory by the single-machine DBSCAN.  A point
@@ -35,25 +38,84 @@ from . import _dbscan_kernels as kernels
 _SAMPLE_ROWS_PER_BLOCK = 2000
 
 
-def _block_summary(
-    block: np.ndarray,
-) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
-    if block.shape[0] == 0:
-        d = block.shape[1]
-        return (
-            True,
-            np.full(d, np.inf),
-            np.full(d, -np.inf),
-            block[:0].astype(np.float64),
-        )
+def _block_summary(block: np.ndarray) -> tuple[bool, np.ndarray]:
+    """Whether the block is finite, and a strided sample of its rows (float64)."""
     step = max(1, block.shape[0] // _SAMPLE_ROWS_PER_BLOCK)
-    finite = bool(np.isfinite(block).all())
-    return (
-        finite,
-        block.min(axis=0),
-        block.max(axis=0),
-        np.asarray(block[::step], dtype=np.float64),
-    )
+    finite = bool(np.isfinite(block).all()) if block.shape[0] else True
+    return finite, np.asarray(block[::step], dtype=np.float64)
+
+
+#: Narrowest slab, in units of eps: the width of the halo, so that a row is
+#: copied to at most the two neighbouring slabs.  Cutting at plain quantiles
+#: made slabs far thinner than the halo wherever the data is dense: on 3M rows
+#: of 6-D traffic features (eps 0.068, 30 blocks) every row was copied to 14
+#: slabs on average and the largest slab held 2.2M rows.
+_MIN_SLAB_WIDTH = 2.0
+
+
+def _slab_borders(sample: np.ndarray, n_slabs: int, eps: float) -> tuple[int, np.ndarray]:
+    """The feature to cut, and where: ``(axis, sorted borders)``.
+
+    On every feature the sampled rows are cut greedily into slabs of
+    ``len(sample) / n_slabs`` rows, each at least ``_MIN_SLAB_WIDTH · eps``
+    wide; the feature whose largest slab (its halo included) holds the
+    fewest sampled rows wins, then the one copying fewer rows.  The widest
+    feature is not always it: a feature whose values crowd into a band
+    narrower than eps cannot be cut there at all.
+    """
+    best = None
+    for axis in range(sample.shape[1]):
+        values = np.sort(sample[:, axis])
+        borders = _greedy_borders(values, n_slabs, _MIN_SLAB_WIDTH * eps)
+        score = _slab_load(values, borders, eps)
+        if best is None or score < best[0]:
+            best = (score, axis, borders)
+    return best[1], best[2]
+
+
+def _greedy_borders(values: np.ndarray, n_slabs: int, min_width: float) -> np.ndarray:
+    """Borders cutting the sorted ``values`` every ``len / n_slabs`` values, slabs at least ``min_width`` wide."""
+    n = values.shape[0]
+    if n_slabs <= 1 or n == 0:
+        return np.zeros(0)
+    target = n / n_slabs
+    borders: list[float] = []
+    low, start = values[0], 0
+    while True:
+        i = int(start + target)
+        if i >= n:
+            break
+        cut = max(values[i], low + min_width)
+        if cut <= low:  # ties with no minimum width: move to the next distinct value
+            k = int(np.searchsorted(values, low, side="right"))
+            if k >= n:
+                break
+            cut = values[k]
+        start = int(np.searchsorted(values, cut, side="left"))
+        if start >= n:
+            break
+        borders.append(float(cut))
+        low = cut
+    return np.asarray(borders, dtype=np.float64)
+
+
+def _slab_load(values: np.ndarray, borders: np.ndarray, eps: float) -> tuple[int, int]:
+    """(rows of the largest slab, rows copied in all), halos included, for these borders."""
+    first, last = _slab_range(values, borders, eps)
+    change = np.zeros(borders.shape[0] + 2, dtype=np.int64)
+    np.add.at(change, first, 1)
+    np.add.at(change, last + 1, -1)
+    per_slab = np.cumsum(change)[:-1]
+    return int(per_slab.max(initial=0)), int((last - first + 1).sum())
+
+
+def _slab_range(x: np.ndarray, borders: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each value, the first and last slab whose range or halo (2·eps) holds it."""
+    lower = np.concatenate(([-np.inf], borders)) - 2 * eps
+    upper = np.concatenate((borders, [np.inf])) + 2 * eps
+    first = np.searchsorted(upper, x, side="right")  # first slab whose upper edge is beyond x
+    last = np.searchsorted(lower, x, side="right") - 1  # last slab whose lower edge is at or below x
+    return first, last
 
 
 def _split_block(
@@ -67,10 +129,7 @@ def _split_block(
     """The rows of one block for every slab: (rows, weights, global indices), halos included."""
     x = np.asarray(block[:, axis], dtype=np.float64)
     n_slabs = borders.shape[0] + 1
-    lower = np.concatenate(([-np.inf], borders)) - 2 * eps
-    upper = np.concatenate((borders, [np.inf])) + 2 * eps
-    first = np.searchsorted(upper, x, side="right")  # first slab whose upper edge is beyond x
-    last = np.searchsorted(lower, x, side="right") - 1  # last slab whose lower edge is at or below x
+    first, last = _slab_range(x, borders, eps)
     pieces = []
     index = np.arange(offset, offset + block.shape[0], dtype=np.int64)
     for s in range(n_slabs):
@@ -234,12 +293,8 @@ def dask_dbscan(
     summaries = dask.compute(*[dask.delayed(_block_summary)(dask.delayed(to_host)(b)) for b in blocks])
     if not all(s[0] for s in summaries):
         raise ValueError("Input X contains NaN or infinity.")
-    low = np.min([s[1] for s in summaries], axis=0)
-    high = np.max([s[2] for s in summaries], axis=0)
-    axis = int(np.argmax(high - low))
-    sample = np.concatenate([s[3][:, axis] for s in summaries])
-    n_slabs = len(blocks)
-    borders = np.unique(np.quantile(sample, np.linspace(0, 1, n_slabs + 1)[1:-1])) if n_slabs > 1 else np.zeros(0)
+    sample = np.concatenate([s[1] for s in summaries])
+    axis, borders = _slab_borders(sample, len(blocks), eps)
     n_slabs = borders.shape[0] + 1
 
     split = [

@@ -291,14 +291,34 @@ def test_dask_slabs_of_noise_only():
     assert (all_noise.labels_.compute() == -1).all() and all_noise.core_sample_indices_.size == 0
 
 
-def test_dask_slabs_narrower_than_eps():
-    """Slabs thinner than the halo: a row is copied to every slab whose halo holds it."""
+def test_dask_slabs_narrower_than_eps(monkeypatch):
+    """Slabs thinner than the halo (not cut so by default): a row is copied to every slab whose halo holds it."""
+    from scalecluster.cluster import _dbscan_dask
+
+    monkeypatch.setattr(_dbscan_dask, "_MIN_SLAB_WIDTH", 0.0)
     X = make_moons(2000, noise=0.05, random_state=3)[0]
     reference = SkDBSCAN(eps=0.3, min_samples=5).fit(X)
     assert_same_as_sklearn(
         DBSCAN(eps=0.3, min_samples=5).fit(to_backend(X, "dask", chunk_rows=50)),
         reference,
     )
+
+
+def test_slab_borders_are_never_thinner_than_the_halo():
+    """Dense bands: equal-count cuts would be far thinner than eps; ours are 2 eps at least,
+    on the feature whose largest slab is smallest."""
+    from scalecluster.cluster._dbscan_dask import _slab_borders, _slab_load
+
+    rng = np.random.default_rng(0)
+    crowded = np.concatenate([rng.normal(0, 1e-3, 8000), rng.uniform(-50, 50, 2000)])  # wide, but 80 % in a band
+    spread = rng.uniform(0, 10, 10_000)
+    sample = np.column_stack([crowded, spread])
+    axis, borders = _slab_borders(sample, 20, eps=0.05)
+    assert axis == 1
+    assert np.diff(borders).min() >= 2 * 0.05
+    largest, copies = _slab_load(np.sort(sample[:, axis]), borders, 0.05)
+    assert largest < 0.1 * len(sample) and copies < 1.5 * len(sample)
+    assert _slab_borders(sample[:, :1], 20, eps=0.05)[1].size >= 1  # the crowded feature alone still cuts its tails
 
 
 def test_dask_on_a_local_cluster():
