@@ -88,6 +88,7 @@ class GridIndex:
     side: float  # side of a search cell
     sub_side: float  # side of a clique cell (equal to ``side`` when d <= 3)
     run_sub: np.ndarray  # (runs, d) int8: each run's clique cell inside its search cell, per axis
+    per_dim: int  # clique cells per search cell along each axis (1 when d <= 3)
 
     @property
     def n_cells(self) -> int:
@@ -101,8 +102,7 @@ class GridIndex:
     @property
     def geometry(self) -> tuple:
         """What the kernels need to skip cells, and runs, beyond eps of a point."""
-        per_dim = int(self.run_sub.max()) + 1 if self.run_sub.size else 1
-        return (self.low, self.side, self.outer_steps, self.sub_side, self.run_sub, per_dim)
+        return (self.low, self.side, self.outer_steps, self.sub_side, self.run_sub, self.per_dim)
 
 
 def grid_shape(n_features: int, eps: float) -> tuple[float, int, float | None, int]:
@@ -164,12 +164,18 @@ def build_grid(X: np.ndarray, eps: float) -> GridIndex:
     run_keys = key[order]
     del key
     run_start = _starts(run_keys)
-    cell_of_run = run_keys[run_start[:-1]] // n_sub
+    run_key = run_keys[run_start[:-1]]
+    del run_keys
+    cell_of_run = run_key // n_sub
     cell_run_start = _starts(cell_of_run)
     cell_keys = cell_of_run[cell_run_start[:-1]]
     cell_start = run_start[cell_run_start]
-    run_sub = _sub_cells(run_keys[run_start[:-1]] % n_sub, d, per_dim)
-    del run_keys, cell_of_run
+    del cell_of_run
+    if n_sub > 1:
+        run_sub = _sub_cells(run_key, n_sub, d, per_dim)
+    else:  # the runs are the search cells: one sub-cell (zeros: not even allocated until read)
+        run_sub = np.zeros((run_key.shape[0], d), dtype=np.int8)
+    del run_key
 
     outer, outer_steps = _outer_offsets(strides, reach)
     return GridIndex(
@@ -186,15 +192,17 @@ def build_grid(X: np.ndarray, eps: float) -> GridIndex:
         side=float(side),
         sub_side=float(side if sub_side is None else sub_side),
         run_sub=run_sub,
+        per_dim=per_dim,
     )
 
 
-def _sub_cells(sub: np.ndarray, d: int, per_dim: int) -> np.ndarray:
+def _sub_cells(run_key: np.ndarray, n_sub: int, d: int, per_dim: int) -> np.ndarray:
     """Decode the clique-cell part of the run keys into one small coordinate per axis."""
-    coords = np.zeros((sub.shape[0], d), dtype=np.int8)  # per_dim <= 3 for d <= 8
+    coords = np.empty((run_key.shape[0], d), dtype=np.int8)  # per_dim <= 4 for d <= 10
+    sub = run_key % n_sub
     for j in range(d - 1, -1, -1):
         coords[:, j] = sub % per_dim
-        sub = sub // per_dim
+        sub //= per_dim
     return coords
 
 
@@ -274,20 +282,23 @@ def _join(index: GridIndex, core: np.ndarray, run_has_core: np.ndarray, eps2: fl
     parent = kernels.roots(parent)
     connected, cell_root = _cell_trees(index, parent, run_has_core)
     lock = threading.Lock()
-    joined = parent.copy()
 
     def work(c0: int, c1: int) -> None:
-        local = parent.copy()
-        edges = np.empty((n_runs, 2), np.int64)  # a forest has fewer edges than nodes
+        # A range copies the union-find as it is now, with the forests of the ranges
+        # merged before it: more joined runs to skip, and still only true links.
+        with lock:
+            local = parent.copy()
+        # A forest has fewer edges than nodes; int32 ids when they fit halve this buffer.
+        edges = np.empty((n_runs, 2), np.int32 if n_runs < 2**31 else np.int64)
         count = kernels.join_between_cells(
             index.X, core, run_has_core, grid, geometry, eps2, c0, c1, local, edges, connected, cell_root
         )
         del local
         with lock:
-            kernels.union_pairs(joined, edges[:count, 0], edges[:count, 1])
+            kernels.union_pairs(parent, edges[:count, 0], edges[:count, 1])
 
     _run_cells(index, work)
-    return joined
+    return parent
 
 
 def _cell_trees(index: GridIndex, root: np.ndarray, run_has_core: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
