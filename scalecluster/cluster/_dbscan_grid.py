@@ -234,7 +234,12 @@ def grid_dbscan(
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
     index = build_grid(X, eps)
-    w = np.ones(n) if weights is None else np.take(np.asarray(weights, dtype=np.float64), index.order)
+    # Unit weights as a stride-0 view: n float64 ones would be an eighth of the memory here.
+    w = (
+        np.broadcast_to(np.float64(1.0), (n,))
+        if weights is None
+        else np.take(np.asarray(weights, np.float64), index.order)
+    )
     eps2 = float(eps) * float(eps)
     core = np.zeros(n, dtype=np.bool_)
     grid, geometry = index.layout, index.geometry
