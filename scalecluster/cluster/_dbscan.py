@@ -92,9 +92,10 @@ class DBSCAN(ClusterMixin, BaseEstimator):
     CuPy input is clustered on the host for now (copied to the CPU and back);
     the result is the same.
 
-    On Dask, the space is cut into slabs along the widest feature at
-    quantiles, each slab is clustered where its data lives together with a
-    halo of width 2·eps, and clusters that share core points across slab
+    On Dask, the space is cut along one feature into slabs of about equal
+    rows, never thinner than their halo of width 2·eps (the feature whose
+    largest slab is smallest); each slab is clustered where its data lives
+    together with its halo, and clusters that share core points across slab
     borders are merged on the client, which receives only pairs of cluster
     ids. The result equals the in-memory result for any chunking.
 
