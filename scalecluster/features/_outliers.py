@@ -50,12 +50,20 @@ class OutlierReport:
     def __str__(self) -> str:
         if self.method is None:
             return "No outlier removal."
+        if self._lazy():  # no computation hidden in a print: say how to get the counts
+            lines = [f"Outlier bounds ({self.method}); the counts are lazy Dask scalars, call .compute() for them:"]
+            lines += [f"  {column}: kept in [{low:.6g}, {high:.6g}]" for column, (low, high) in self.bounds.items()]
+            return "\n".join(lines)
         lines = [f"Dropped {self.n_dropped} of {self.n_rows} rows ({self.method}):"]
         for column, (low, high) in self.bounds.items():
             lines.append(
                 f"  {column}: {self.by_column.get(column, 0)} outside [{low:.6g}, {high:.6g}]"
             )
         return "\n".join(lines)
+
+    def _lazy(self) -> bool:
+        values = [self.n_rows, self.n_dropped, *self.by_column.values()]
+        return any(not isinstance(v, (int, np.integer)) for v in values)
 
 
 def drop_outliers(

@@ -61,6 +61,9 @@ def test_dask_agrees_with_pandas(frame):
     expected, expected_report = drop_outliers(frame)
     pd.testing.assert_frame_equal(kept.compute(), expected)
     assert report.compute() == expected_report
+    # Printing a lazy report computes nothing: it shows the bounds and says how to get the counts.
+    assert "call .compute()" in str(report) and "Scalar" not in str(report)
+    assert str(report.compute()) == str(expected_report)
 
 
 def test_dask_partitions_give_nearly_exact_bounds():
