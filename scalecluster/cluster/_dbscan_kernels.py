@@ -20,6 +20,11 @@ Layout shared by the kernels (all arrays sorted by cell, then run):
 * ``outer``: key offsets of the neighbouring columns of cells (all but the
   last dimension); along the last dimension, neighbours are the ``reach`` keys
   on either side, so each column is one contiguous range of cells.
+* ``geometry``: ``(low, side, outer_steps, sub_side, run_sub, per_dim)``, where
+  cells and clique cells lie: the grid's origin and search-cell side, each
+  column's offset in cells along every axis, the clique-cell side, each run's
+  clique cell inside its search cell (``per_dim`` per axis).  The kernels use
+  it to bound distances to a cell or a run by boxes before reading points.
 
 Distances are ``sum((x - y) ** 2) <= eps ** 2`` in float64, summed over the
 features in order, as scikit-learn's KD-tree does, so a pair is a neighbour
