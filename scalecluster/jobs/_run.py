@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from ..io._atomic import replaced_atomically
@@ -73,6 +73,14 @@ class Steps:
         print(file=self.stream or sys.stdout, flush=True)
         return tuple(client.gather(futures))
 
+    def finish(self, result: Any) -> Any:
+        """Record the timings on ``result``, print its summary and where its outputs are; return it."""
+        result.timings = dict(self.timings)
+        self.say(result.summary())
+        if result.paths:
+            self.say(f"[{self.job}] outputs in {result.paths['out']}")
+        return result
+
 
 @contextlib.contextmanager
 def job_client(client: Any, cluster: Any, steps: Steps) -> Iterator[Any]:
@@ -111,9 +119,32 @@ def atomic_folder(out: str | os.PathLike | None, *, overwrite: bool) -> Iterator
     if out is None:
         yield None
         return
-    message = f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it."
-    with replaced_atomically(out, overwrite=overwrite, exists_message=message) as temporary:
+    with replaced_atomically(out, overwrite=overwrite, exists_message=_exists(out)) as temporary:
         yield temporary
+
+
+def check_out_folder(out: str | os.PathLike | None, *, overwrite: bool) -> None:
+    """Refuse an existing ``out`` (unless ``overwrite``) before a job does any work."""
+    if out is not None and os.path.exists(out) and not overwrite:
+        raise FileExistsError(_exists(out))
+
+
+def _exists(out: str | os.PathLike) -> str:
+    return f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it."
+
+
+def write_outputs(result: Any, out: str | os.PathLike | None, *, overwrite: bool, steps: Steps,
+                  write: Callable[[str], dict[str, str]]) -> None:
+    """``write(folder) -> {name: path}`` into a temporary folder renamed to ``out`` when it
+    succeeds; ``result.paths`` becomes the final paths (with ``"out"``), or {} without ``out``."""
+    written: dict[str, str] = {}
+    with atomic_folder(out, overwrite=overwrite) as folder:
+        if folder is not None:
+            with steps.step("Writing outputs"):
+                written = write(folder)
+    result.paths = final_paths(written, folder, out)
+    if result.paths:
+        result.paths["out"] = os.path.abspath(os.fspath(out))
 
 
 def final_paths(written: dict[str, str], temporary: str | None, out: str | os.PathLike | None) -> dict[str, str]:

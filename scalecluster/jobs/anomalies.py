@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._load import is_dask_frame, load_table
-from ._run import Steps, atomic_folder, final_paths, job_client
+from ._run import Steps, check_out_folder, job_client, write_outputs
 from .report import SEVERITY_LEVELS
 
 #: (level, lowest distance to the nearest cluster in units of eps), most severe first.
@@ -161,8 +161,7 @@ def detect_anomalies(
         raise ValueError(f"eps must be 'auto' or a positive number; got {eps!r}.")
     if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1:
         raise ValueError(f"min_samples must be a positive integer; got {min_samples!r}.")
-    if out is not None and os.path.exists(out) and not overwrite:
-        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it.")
+    check_out_folder(out, overwrite=overwrite)
     with job_client(client, cluster, steps) as active:
         lazy = active is not None or is_dask_frame(data)
         with steps.step("Reading flows"):
@@ -171,18 +170,9 @@ def detect_anomalies(
             frame, offsets = _number_rows(frame, lazy, active, steps)
         result = _run(frame, offsets, lazy, active, steps, features, columns, label, normal, eps, int(min_samples),
                       eps_sample_size, max_core_points, log, algorithm, random_state)
-        with atomic_folder(out, overwrite=overwrite) as folder:
-            if folder is not None:
-                with steps.step("Writing outputs"):
-                    result.paths = _write(result, folder, plots, lazy, steps)
-        result.paths = final_paths(result.paths, folder, out)
-        if result.paths:
-            result.paths["out"] = os.path.abspath(os.fspath(out))
-    result.timings = dict(steps.timings)
-    steps.say(result.summary())
-    if result.paths:
-        steps.say(f"[anomalies] outputs in {result.paths['out']}")
-    return result
+        write_outputs(result, out, overwrite=overwrite, steps=steps,
+                      write=lambda folder: _write(result, folder, plots, lazy, steps))
+    return steps.finish(result)
 
 
 def _check_columns(frame: Any, features: list[str] | None, columns: dict[str, str] | None) -> None:

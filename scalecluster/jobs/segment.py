@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._load import is_dask_frame, load_table
-from ._run import Steps, atomic_folder, final_paths, job_client
+from ._run import Steps, check_out_folder, job_client, write_outputs
 from .naming import name_segments
 
 RFM = ("recency", "frequency", "monetary")
@@ -153,27 +153,16 @@ def segment(
     """
     steps = Steps("segment", verbose=verbose, stream=stream)
     ks = _check_k(k, k_values)
-    if out is not None and os.path.exists(out) and not overwrite:
-        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another or overwrite it.")
+    check_out_folder(out, overwrite=overwrite)
     with job_client(client, cluster, steps) as active:
         lazy = active is not None or is_dask_frame(data)
         with steps.step("Reading transactions"):
             frame = load_table(data, lazy=lazy)
         result = _run(frame, lazy, active, steps, customer, timestamp, amount, order, k, ks,
                       reference_date, sample_size, n_init, random_state)
-        with atomic_folder(out, overwrite=overwrite) as folder:
-            if folder is not None:
-                with steps.step("Writing outputs"):
-                    written = _write(result, folder, plots, lazy, steps)
-                    result.paths = written
-        result.paths = final_paths(result.paths, folder, out)
-        if result.paths:
-            result.paths["out"] = os.path.abspath(os.fspath(out))
-    result.timings = dict(steps.timings)
-    steps.say(result.summary())
-    if result.paths:
-        steps.say(f"[segment] outputs in {result.paths['out']}")
-    return result
+        write_outputs(result, out, overwrite=overwrite, steps=steps,
+                      write=lambda folder: _write(result, folder, plots, lazy, steps))
+    return steps.finish(result)
 
 
 def _check_k(k: Any, k_values: Any) -> list[int]:
