@@ -242,24 +242,18 @@ def test_dbscan_backend(benchmark, request, backend, d, n, profile, scoreboard):
 
 # ------------------------------------------------------------ peak memory
 _MEMORY_SCRIPT = r"""
-import gc, json, re, sys
+import gc, json, sys
 import numpy as np
 sys.path.insert(0, sys.argv[4])
+from benchmarks._peak_rss import peak, reset_peak
 from benchmarks.test_dbscan import blobs_with_noise, run
 n, d, impl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 X, eps = blobs_with_noise(n, d)
 run(impl, X[:2000], eps)  # warm-up
 gc.collect()
-
-def status(key):
-    with open("/proc/self/status") as fh:
-        return int(re.search(key + r":\s+(\d+) kB", fh.read()).group(1)) * 1024
-
-with open("/proc/self/clear_refs", "w") as fh:
-    fh.write("5")  # resets VmHWM, the peak resident size, to the current size
-base = status("VmRSS")
+base = reset_peak()
 run(impl, X, eps)
-print(json.dumps({"extra_rss": status("VmHWM") - base, "x_bytes": X.nbytes}))
+print(json.dumps({"extra_rss": peak() - base, "x_bytes": X.nbytes}))
 """
 
 

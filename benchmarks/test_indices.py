@@ -11,13 +11,12 @@ skip without a GPU).  Nothing here asserts on time.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 from sklearn.datasets import make_blobs
 
+from benchmarks._paired import paired_rounds, time_ratios
 from scalecluster.metrics import calinski_harabasz_score, davies_bouldin_score
 
 ROUNDS = 5
@@ -39,35 +38,19 @@ def test_index_vs_sklearn(benchmark, labelled, index):
     X, y = labelled
     theirs_fn, ours_fn = FUNCTIONS[index]
     ours_fn(X[:1000], y[:1000])  # warm up
-    t_sk, t_us = [], []
-    values = {}
+    t_sk, v_sk, t_us, v_us = paired_rounds(benchmark, lambda _: theirs_fn(X, y), lambda _: ours_fn(X, y), ROUNDS)
+    benchmark.extra_info.update(index=index, n_samples=len(X), rounds=ROUNDS, **_summary(t_sk, v_sk, t_us, v_us))
 
-    def run_rounds():
-        t_sk.clear()
-        t_us.clear()
-        for _ in range(ROUNDS):
-            start = time.perf_counter()
-            values["sklearn"] = theirs_fn(X, y)
-            t_sk.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            values["scalecluster"] = ours_fn(X, y)
-            t_us.append(time.perf_counter() - start)
 
-    benchmark.pedantic(run_rounds, rounds=1, iterations=1)
-    benchmark.extra_info.update(
-        index=index,
-        n_samples=len(X),
-        rounds=ROUNDS,
-        sklearn_seconds_median=float(np.median(t_sk)),
-        scalecluster_seconds_median=float(np.median(t_us)),
-        time_ratio_of_medians=float(np.median(t_us) / np.median(t_sk)),
-        time_ratio_paired_median=float(np.median(np.array(t_us) / np.array(t_sk))),
-        sklearn_value=float(values["sklearn"]),
-        scalecluster_value=float(values["scalecluster"]),
-        relative_difference=float(
-            abs(values["scalecluster"] - values["sklearn"]) / abs(values["sklearn"])
-        ),
-    )
+def _summary(t_sk: np.ndarray, v_sk: list, t_us: np.ndarray, v_us: list) -> dict:
+    """Time ratios, and both values (from the last round) with their relative difference."""
+    theirs, ours = float(v_sk[-1]), float(v_us[-1])
+    return {
+        **time_ratios(t_sk, t_us),
+        "sklearn_value": theirs,
+        "scalecluster_value": ours,
+        "relative_difference": abs(ours - theirs) / abs(theirs),
+    }
 
 
 @pytest.mark.parametrize("backend", ["dask", "cupy", "dask-cupy"])
@@ -90,31 +73,9 @@ def test_index_backend(benchmark, request, labelled, index, backend):
 
         yb = cupy.asarray(y)
     ours_fn(Xb[:1000], yb[:1000])  # warm up
-    t_sk, t_us = [], []
-    values = {}
-
-    def run_rounds():
-        t_sk.clear()
-        t_us.clear()
-        for _ in range(BACKEND_ROUNDS):
-            start = time.perf_counter()
-            values["sklearn"] = theirs_fn(X, y)
-            t_sk.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            values["scalecluster"] = float(ours_fn(Xb, yb))
-            t_us.append(time.perf_counter() - start)
-
-    benchmark.pedantic(run_rounds, rounds=1, iterations=1)
+    t_sk, v_sk, t_us, v_us = paired_rounds(
+        benchmark, lambda _: theirs_fn(X, y), lambda _: float(ours_fn(Xb, yb)), BACKEND_ROUNDS
+    )
     benchmark.extra_info.update(
-        index=index,
-        backend=backend,
-        n_samples=len(X),
-        rounds=BACKEND_ROUNDS,
-        sklearn_seconds_median=float(np.median(t_sk)),
-        scalecluster_seconds_median=float(np.median(t_us)),
-        time_ratio_of_medians=float(np.median(t_us) / np.median(t_sk)),
-        time_ratio_paired_median=float(np.median(np.array(t_us) / np.array(t_sk))),
-        sklearn_value=float(values["sklearn"]),
-        scalecluster_value=float(values["scalecluster"]),
-        relative_difference=float(abs(values["scalecluster"] - values["sklearn"]) / abs(values["sklearn"])),
+        index=index, backend=backend, n_samples=len(X), rounds=BACKEND_ROUNDS, **_summary(t_sk, v_sk, t_us, v_us)
     )

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -273,9 +274,11 @@ def test_dask_fit(benchmark, impl, init, blobs, dask_blobs, init_centers, profil
 
 # ------------------------------------------------------------ peak memory
 _MEMORY_SCRIPT = r"""
-import gc, json, re, sys, tracemalloc
+import gc, json, sys, tracemalloc
 import numpy as np
 path, impl, k, case = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+from benchmarks._peak_rss import peak, reset_peak
 X = np.load(path)
 if impl == "sklearn":
     from sklearn.cluster import KMeans
@@ -286,22 +289,15 @@ if case == "array-init-tol0":
     params.update(init=X[np.random.default_rng(0).permutation(len(X))[:k]].copy(), tol=0.0)
 KMeans(**params).fit(X[:20000])  # warm-up: JIT, thread pools, lazy imports
 gc.collect()
-
-def status(key):
-    with open("/proc/self/status") as fh:
-        return int(re.search(key + r":\s+(\d+) kB", fh.read()).group(1)) * 1024
-
-with open("/proc/self/clear_refs", "w") as fh:
-    fh.write("5")  # resets VmHWM, the peak resident size, to the current size
-base = status("VmRSS")
+base = reset_peak()
 model = KMeans(**params).fit(X)
-peak = status("VmHWM")
+extra_rss = peak() - base
 del model
 gc.collect()
 tracemalloc.start()
 KMeans(**params).fit(X)
 traced = tracemalloc.get_traced_memory()[1]
-print(json.dumps({"extra_rss": peak - base, "traced_peak": traced, "x_bytes": X.nbytes}))
+print(json.dumps({"extra_rss": extra_rss, "traced_peak": traced, "x_bytes": X.nbytes}))
 """
 
 MEMORY_IMPLS = ["sklearn", "scalecluster"]
@@ -309,7 +305,7 @@ MEMORY_IMPLS = ["sklearn", "scalecluster"]
 
 def _memory_once(path, impl: str, k: int, case: str) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, str(path), impl, str(k), case],
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(path), impl, str(k), case, str(Path(__file__).resolve().parent.parent)],
         check=True, capture_output=True, text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -36,12 +36,14 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 from sklearn.datasets import make_blobs
 
+from benchmarks._paired import paired_rounds, time_ratios
 from benchmarks.conftest import require_cupy
 from scalecluster.metrics import silhouette_samples
 from scalecluster.metrics._inputs import check_labelled
@@ -109,33 +111,25 @@ def test_sampled_silhouette(benchmark, request, part):
     X, y = make_blobs(setting["n"], 16, centers=16, cluster_std=4.0, random_state=0)
     X = np.ascontiguousarray(X, dtype=np.float32)
     exact, exact_seconds, cached = _exact(X, y, setting["compute_exact"])
-    ours, theirs = [], []  # per seed: (seconds, estimate)
 
-    def run_all_seeds():
-        ours.clear()
-        theirs.clear()
-        for seed in seeds:
-            start = time.perf_counter()
-            value = skm.silhouette_score(X, y, sample_size=s, random_state=seed)
-            theirs.append((time.perf_counter() - start, value))
-            start = time.perf_counter()
-            # What silhouette_score(X, y, sample_size=s, random_state=seed, return_interval=True)
-            # runs, keeping the two error terms for the record.
-            r = estimate_silhouette(check_labelled(X, y), s, seed, 0.95)
-            ours.append((time.perf_counter() - start, r))
+    def theirs(seed: int) -> float:
+        return skm.silhouette_score(X, y, sample_size=s, random_state=seed)
+
+    def ours(seed: int) -> Any:
+        # What silhouette_score(X, y, sample_size=s, random_state=seed, return_interval=True)
+        # runs, keeping the two error terms for the record.
+        return estimate_silhouette(check_labelled(X, y), s, seed, 0.95)
 
     estimate_silhouette(
         check_labelled(X[:5000], y[:5000]), 50, 0, 0.95, 200
     )  # compile the kernels first
-    benchmark.pedantic(run_all_seeds, rounds=1, iterations=1)
-    t_sk = np.array([t for t, _ in theirs])
-    t_us = np.array([t for t, _ in ours])
-    v_sk = np.array([v for _, v in theirs])
-    v_us = np.array([r.estimate for _, r in ours])
+    t_sk, v_sk, t_us, estimates = paired_rounds(benchmark, theirs, ours, seeds)
+    v_sk = np.array(v_sk)
+    v_us = np.array([r.estimate for r in estimates])
     errors = {}
     if exact is not None:
         err_sk, err_us = np.abs(v_sk - exact), np.abs(v_us - exact)
-        covered = [r.low <= exact <= r.high for _, r in ours]
+        covered = [r.low <= exact <= r.high for r in estimates]
         errors = {
             "sklearn_mean_abs_error": float(err_sk.mean()),
             "scalecluster_mean_abs_error": float(err_us.mean()),
@@ -149,23 +143,20 @@ def test_sampled_silhouette(benchmark, request, part):
         part=part,
         n_samples=len(X),
         sample_size=s,
-        reference_size=ours[0][1].reference_size,
+        reference_size=estimates[0].reference_size,
         seeds=len(seeds),
         exact=exact,
         exact_seconds=exact_seconds,
         exact_from_cache=cached,
-        sklearn_seconds_median=float(np.median(t_sk)),
-        scalecluster_seconds_median=float(np.median(t_us)),
-        time_ratio_of_medians=float(np.median(t_us) / np.median(t_sk)),
-        time_ratio_paired_median=float(np.median(t_us / t_sk)),
+        **time_ratios(t_sk, t_us),
         sklearn_mean=float(v_sk.mean()),
         scalecluster_mean=float(v_us.mean()),
         sklearn_std_over_seeds=float(np.std(v_sk, ddof=1)),
         scalecluster_std_over_seeds=float(np.std(v_us, ddof=1)),
-        mean_standard_error=float(np.mean([r.standard_error for _, r in ours])),
-        mean_query_error=float(np.mean([r.query_error for _, r in ours])),
-        mean_reference_error=float(np.mean([r.reference_error for _, r in ours])),
-        mean_half_width=float(np.mean([(r.high - r.low) / 2 for _, r in ours])),
+        mean_standard_error=float(np.mean([r.standard_error for r in estimates])),
+        mean_query_error=float(np.mean([r.query_error for r in estimates])),
+        mean_reference_error=float(np.mean([r.reference_error for r in estimates])),
+        mean_half_width=float(np.mean([(r.high - r.low) / 2 for r in estimates])),
         **errors,
     )
 
@@ -194,23 +185,14 @@ def test_sampled_silhouette_backend(benchmark, request, backend):
         Xb, yb = Xb.persist(), yb.persist()
         wait([Xb, yb])
     exact, _, _ = _exact(X, y, False)
-    ours, theirs = [], []
-
-    def run_all_seeds():
-        ours.clear()
-        theirs.clear()
-        for seed in seeds:
-            start = time.perf_counter()
-            value = skm.silhouette_score(X, y, sample_size=s, random_state=seed)
-            theirs.append((time.perf_counter() - start, value))
-            start = time.perf_counter()
-            value = silhouette_score(Xb, yb, sample_size=s, random_state=seed)
-            ours.append((time.perf_counter() - start, float(value)))
-
     silhouette_score(Xb, yb, sample_size=50, random_state=0)  # compile the kernels first
-    benchmark.pedantic(run_all_seeds, rounds=1, iterations=1)
-    t_sk, v_sk = np.array(theirs).T
-    t_us, v_us = np.array(ours).T
+    t_sk, v_sk, t_us, v_us = paired_rounds(
+        benchmark,
+        lambda seed: skm.silhouette_score(X, y, sample_size=s, random_state=seed),
+        lambda seed: float(silhouette_score(Xb, yb, sample_size=s, random_state=seed)),
+        seeds,
+    )
+    v_sk, v_us = np.array(v_sk), np.array(v_us)
     errors = {}
     if exact is not None:
         errors = {
@@ -225,10 +207,7 @@ def test_sampled_silhouette_backend(benchmark, request, backend):
         sample_size=s,
         seeds=len(seeds),
         exact=exact,
-        sklearn_seconds_median=float(np.median(t_sk)),
-        scalecluster_seconds_median=float(np.median(t_us)),
-        time_ratio_of_medians=float(np.median(t_us) / np.median(t_sk)),
-        time_ratio_paired_median=float(np.median(t_us / t_sk)),
+        **time_ratios(t_sk, t_us),
         sklearn_mean=float(v_sk.mean()),
         scalecluster_mean=float(v_us.mean()),
         **errors,
