@@ -541,6 +541,7 @@ def join_between_cells(X, core, run_has_core, grid, geometry, eps2, c0, c1, pare
         _neighbour_cells(cell_keys, c, outer, reach, lo, hi)
         loaded = False
         r0 = cell_run_start[c]
+        runs_here = cell_run_start[c + 1] - r0
         for t in range(m):
             if whole_gap2[t] > limit:
                 continue
@@ -552,7 +553,6 @@ def join_between_cells(X, core, run_has_core, grid, geometry, eps2, c0, c1, pare
                 g = _interval_gap(step, 0.0, side, side)
                 if whole_gap2[t] + g * g > limit:
                     continue
-                runs_here = cell_run_start[c + 1] - r0
                 runs_there = cell_run_start[c2 + 1] - cell_run_start[c2]
                 if not loaded:
                     _load_cell(X, core, cell_run_start, run_start, c, low, side, cell)
