@@ -4,7 +4,7 @@
 Both libraries draw s query rows.  scikit-learn computes the silhouette of the
 sample within itself (s² distances); scalecluster compares the s queries with a
 stratified reference sample of 4 s rows (s · 4 s distances, see
-``scalecluster/metrics/_silhouette.py``).  For every seed the two run back to
+``scalecluster/metrics/silhouette/_sampled.py``).  For every seed the two run back to
 back (scikit-learn first), so their times are paired.
 
 * ``test_sampled_silhouette[time]``: the issue's setting in the regular profile,
@@ -47,7 +47,7 @@ from benchmarks._paired import paired_rounds, time_ratios
 from benchmarks.conftest import require_cupy
 from scalecluster.metrics import silhouette_samples
 from scalecluster.metrics._inputs import check_labelled
-from scalecluster.metrics._silhouette import estimate_silhouette
+from scalecluster.metrics.silhouette import estimate_silhouette
 
 #: Rows, sample size, seeds, and whether to compute the exact value, per profile and part.
 SETTINGS = {

@@ -1,5 +1,8 @@
 """Backend dispatch: find the backend of an input from its type, once.
 
+A backend describes the data and moves it (see :mod:`._base`); it holds no
+algorithm.  Each algorithm's folder picks its own kernels for a backend.
+
 >>> import numpy as np
 >>> from scalecluster.backends import get_backend
 >>> get_backend(np.zeros((3, 2))).name
@@ -20,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ._base import Accumulated, Backend, NearestState
+from ._base import Backend
 
-__all__ = ["Accumulated", "Backend", "NearestState", "backend_name_of", "get_backend"]
+__all__ = ["Backend", "backend_name_of", "get_backend"]
 
 
 def _module_root(obj: Any) -> str:

@@ -1,4 +1,4 @@
-"""The CuPy backend: the generic blocked GEMM implementation on the GPU.
+"""The CuPy backend: in-memory arrays on one GPU.
 
 Importing this module imports CuPy; :func:`scalecluster.backends.get_backend`
 only does so when it is handed a CuPy array.
@@ -11,7 +11,7 @@ from typing import Any
 import cupy
 import numpy as np
 
-from ._generic import ArrayBackend
+from ._array import ArrayBackend
 
 
 class CupyBackend(ArrayBackend):

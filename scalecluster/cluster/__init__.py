@@ -1,7 +1,6 @@
-"""Clustering estimators."""
+"""Clustering estimators, one folder per algorithm (its estimator, steps and kernels)."""
 
-from ._dbscan import DBSCAN
-from ._kmeans import KMeans
-from ._minibatch import MiniBatchKMeans
+from .dbscan import DBSCAN
+from .kmeans import KMeans, MiniBatchKMeans
 
 __all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans"]

@@ -2,7 +2,7 @@
 
 from ._choose import EpsSuggestion, KSweep, k_sweep, suggest_eps
 from ._indices import calinski_harabasz_score, davies_bouldin_score
-from ._silhouette import silhouette_samples, silhouette_score
+from .silhouette import silhouette_samples, silhouette_score
 
 __all__ = [
     "EpsSuggestion",

@@ -21,7 +21,8 @@ from sklearn.utils import check_random_state
 from .._validation import check_X
 from ._indices import calinski_harabasz_score, davies_bouldin_score
 from ._inputs import _MetricInput
-from ._silhouette import query_sq_distances, silhouette_score
+from .silhouette import silhouette_score
+from .silhouette._distance_sums import query_sq_distances
 
 _METRICS = ("inertia", "silhouette", "davies_bouldin", "calinski_harabasz")
 
@@ -152,10 +153,23 @@ _TREE_BLOCK_ROWS = 1_000_000
 
 def _kth_distances(backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, k: int) -> np.ndarray:
     """The k smallest distances from each query to the rows of this block (q × k, host)."""
+    run = _KTH_DISTANCES.get(backend.name, _kth_distances_blocked)
+    return run(backend, offset, X, queries, query_index, k)
+
+
+def _kth_distances_host(backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, k: int) -> np.ndarray:
+    """NumPy data: KD-trees for dense data of few features, the blocked brute force otherwise."""
     import scipy.sparse as sp
 
-    if backend.name == "numpy" and not sp.issparse(X) and X.shape[1] <= _TREE_MAX_FEATURES:
+    if not sp.issparse(X) and X.shape[1] <= _TREE_MAX_FEATURES:
         return _kth_distances_tree(X, queries, k)
+    return _kth_distances_blocked(backend, offset, X, queries, query_index, k)
+
+
+def _kth_distances_blocked(
+    backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, k: int
+) -> np.ndarray:
+    """Any array module: blocks of squared distances, partially sorted."""
     xp = backend.xp
     best = np.full((len(queries), k), np.inf)
     # A row is its own first neighbour, at distance 0 (as DBSCAN's min_samples counts it).
@@ -182,6 +196,10 @@ def _kth_distances_tree(X: np.ndarray, queries: np.ndarray, k: int) -> np.ndarra
         part, _ = KDTree(block).query(queries, k=take)
         best = np.sort(np.concatenate([best, part], axis=1), axis=1)[:, :k]
     return best
+
+
+#: backend name -> how the k nearest distances of the queries are found in one block.
+_KTH_DISTANCES = {"numpy": _kth_distances_host}
 
 
 @dataclass

@@ -141,7 +141,7 @@ def test_kmeans_without_persisting_rereads_and_agrees(tmp_path, frame, monkeypat
 def test_auto_persist_decides_from_cluster_memory(tmp_path, frame, caplog, monkeypatch):
     import logging
 
-    import scalecluster.cluster._kmeans as kmeans_module
+    import scalecluster.cluster.kmeans._estimator as kmeans_module
 
     _write(frame, tmp_path / "data.parquet")
     X = read_parquet(tmp_path / "data.parquet", columns=["spend", "visits"])

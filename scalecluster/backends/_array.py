@@ -1,0 +1,49 @@
+"""In-memory backends over an array module with NumPy's API (NumPy, CuPy).
+
+Everything here is data movement and description, in row blocks sized from
+the working-memory budget, so no step makes a temporary as large as ``X``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._config import ELEMENTWISE_MAX_ROWS, rows_per_block
+from ._base import Backend
+from ._stats import BlockStats, block_stats, finite_and_mean_variance, merge_block_stats
+
+
+class ArrayBackend(Backend):
+    """Backend of in-memory arrays of the module ``xp``."""
+
+    def __init__(self, xp: Any, name: str) -> None:
+        self.xp = xp
+        self.name = name
+
+    def to_host(self, a: Any) -> np.ndarray:
+        return np.asarray(a)
+
+    def from_host(self, a: np.ndarray) -> Any:
+        return self.xp.asarray(a)
+
+    def ones(self, X: Any) -> Any:
+        return self.xp.ones(X.shape[0], dtype=self.xp.float64)
+
+    def take_rows(self, X: Any, indices: np.ndarray) -> np.ndarray:
+        rows = X[self.xp.asarray(indices)]
+        return np.asarray(self.to_host(rows), dtype=np.float64).reshape(len(indices), X.shape[1])
+
+    def block_stats(self, X: Any) -> BlockStats:
+        # Per row: a float64 copy and its deviations.
+        step = rows_per_block(2 * X.shape[1] * 8, X.shape[0], max_rows=ELEMENTWISE_MAX_ROWS)
+        return merge_block_stats(
+            [block_stats(self.xp, X[a : a + step], self.to_host) for a in range(0, X.shape[0], step)]
+        )
+
+    def describe(
+        self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
+    ) -> tuple[Any, Any, bool, float]:
+        finite, variance = finite_and_mean_variance(self.block_stats(X))
+        return X, weights, finite, variance

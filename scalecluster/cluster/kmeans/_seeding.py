@@ -1,0 +1,166 @@
+"""Choosing initial centres: k-means|| (default), k-means++ and random.
+
+All three are written against the KMeans operations (:mod:`._ops`), so they
+run on NumPy, CuPy and Dask alike.  For in-memory host data, ``"k-means++"``
+and ``"random"`` are scikit-learn's own code with the same random state (the
+tables below), so a fit with the same seed starts where scikit-learn's
+starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
+
+from ._ops import KMeansOps
+
+
+@dataclass
+class SeedingInfo:
+    """What k-means|| did: rounds run and candidates gathered (for diagnostics)."""
+
+    rounds: int = 0
+    candidates: int = 0
+
+
+def _host_dense(X: Any) -> np.ndarray:
+    return X.toarray() if sp.issparse(X) else X
+
+
+def _random_on_host(ops: KMeansOps, X: Any, weights: Any, k: int, rng: np.random.RandomState) -> np.ndarray:
+    w = np.asarray(weights)
+    seeds = rng.choice(X.shape[0], size=k, replace=False, p=w / w.sum())
+    return np.asarray(_host_dense(X[seeds]), dtype=np.float64)
+
+
+def _random_anywhere(ops: KMeansOps, X: Any, weights: Any, k: int, rng: np.random.RandomState) -> np.ndarray:
+    # Draw with replacement and keep the first k distinct rows; on tiny or
+    # very skewed data, fewer may exist and repeats fill the rest.
+    picks: list[int] = []
+    for _ in range(8):
+        for i in ops.sample_rows(X, weights, None, 4 * k, rng):
+            if i not in picks:
+                picks.append(int(i))
+        if len(picks) >= k:
+            break
+    if len(picks) < k:
+        picks += list(ops.sample_rows(X, weights, None, k - len(picks), rng))
+    return ops.take_rows(X, np.asarray(picks[:k]))
+
+
+def _plusplus_on_host(ops: KMeansOps, X: Any, weights: Any, k: int, rng: np.random.RandomState) -> np.ndarray:
+    centers, _ = sklearn_kmeans_plusplus(X, k, sample_weight=np.asarray(weights), random_state=rng)
+    return np.asarray(centers, dtype=np.float64)
+
+
+def _plusplus_anywhere(ops: KMeansOps, X: Any, weights: Any, k: int, rng: np.random.RandomState) -> np.ndarray:
+    n_trials = 2 + int(np.log(k))
+    first = ops.sample_rows(X, weights, None, 1, rng)
+    centers = [ops.take_rows(X, first)[0]]
+    state = ops.update_nearest(X, weights, None, np.asarray(centers), 0)
+    for _ in range(1, k):
+        trial_rows = ops.take_rows(X, ops.sample_rows(X, weights, state, n_trials, rng))
+        potentials = [
+            ops.update_nearest(X, weights, ops.copy_state(state), row[None, :], 0).potential for row in trial_rows
+        ]
+        best = int(np.argmin(potentials))
+        centers.append(trial_rows[best])
+        state = ops.update_nearest(X, weights, state, trial_rows[best][None, :], len(centers) - 1)
+    return np.asarray(centers, dtype=np.float64)
+
+
+Seeding = Callable[[KMeansOps, Any, Any, int, np.random.RandomState], np.ndarray]
+#: backend name -> implementation; other backends use the ``_anywhere`` versions.
+_RANDOM: dict[str, Seeding] = {"numpy": _random_on_host}
+_PLUSPLUS: dict[str, Seeding] = {"numpy": _plusplus_on_host}
+
+
+def random_centers(ops: KMeansOps, X: Any, weights: Any, k: int, rng: np.random.RandomState) -> np.ndarray:
+    """``k`` distinct rows drawn with probability ∝ weight."""
+    return _RANDOM.get(ops.backend.name, _random_anywhere)(ops, X, weights, k, rng)
+
+
+def kmeans_plusplus(ops: KMeansOps, X: Any, weights: Any, k: int, rng: np.random.RandomState) -> np.ndarray:
+    """Greedy k-means++ (Arthur & Vassilvitskii 2007, with 2 + log k local trials).
+
+    Each step draws the trial centres by D² sampling and keeps the one that
+    lowers the potential most, as scikit-learn does.  On Dask every step is a
+    few small computes, so this costs O(k) round trips: prefer k-means|| there.
+    """
+    return _PLUSPLUS.get(ops.backend.name, _plusplus_anywhere)(ops, X, weights, k, rng)
+
+
+def kmeans_parallel(
+    ops: KMeansOps,
+    X: Any,
+    weights: Any,
+    k: int,
+    rng: np.random.RandomState,
+    *,
+    oversampling_factor: float,
+    n_rounds: int,
+) -> tuple[np.ndarray, SeedingInfo]:
+    """k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012).
+
+    1. One centre drawn with probability ∝ weight.
+    2. ``n_rounds`` rounds; in each, every row is kept independently with
+       probability ``min(1, ℓ · w · d²(x) / φ)``, ``ℓ = oversampling_factor · k``,
+       where ``d²(x)`` is its squared distance to the nearest candidate so far
+       and ``φ`` the total.  One sweep per round then lowers ``d²`` with the new
+       candidates.  (So about ℓ candidates per round, ``1 + ℓ · n_rounds`` in all.)
+    3. Each candidate is weighted by the weight of the rows nearest to it.
+    4. The weighted candidates are clustered down to ``k`` on the host with
+       weighted k-means++ and Lloyd iterations.
+
+    Only candidate-sized arrays reach the driver; the per-row distances stay
+    with the data (on Dask, on the workers).
+    """
+    ell = oversampling_factor * k
+    first = ops.sample_rows(X, weights, None, 1, rng)
+    candidates = [ops.take_rows(X, first)]
+    state = ops.update_nearest(X, weights, None, candidates[0], 0)
+    n_candidates = 1
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    info = SeedingInfo()
+    for round_ in range(n_rounds):
+        if state.potential <= 0:
+            break  # every row coincides with a candidate
+        info.rounds += 1
+        chosen = ops.bernoulli_rows(X, weights, state, ell / state.potential, seed, round_)
+        if chosen.size == 0:
+            continue
+        rows = ops.take_rows(X, chosen)
+        state = ops.update_nearest(X, weights, state, rows, n_candidates)
+        candidates.append(rows)
+        n_candidates += rows.shape[0]
+    pool = np.concatenate(candidates)
+    pool_weights = ops.weight_per_nearest(weights, state, n_candidates)
+    info.candidates = n_candidates
+    if n_candidates <= k:
+        # Fewer candidates than clusters: the data has (almost) no more
+        # distinct points. Top up with rows drawn by weight; repeats are
+        # reported by KMeans as fewer distinct clusters.
+        extra = ops.take_rows(X, ops.sample_rows(X, weights, None, k - n_candidates, rng))
+        return np.concatenate([pool, extra])[:k], info
+    return recluster(pool, pool_weights, k, rng), info
+
+
+def recluster(points: np.ndarray, point_weights: np.ndarray, k: int, rng: np.random.RandomState) -> np.ndarray:
+    """Cluster weighted candidates down to ``k`` centres, on the host."""
+    from ...backends import get_backend
+    from ._lloyd import lloyd
+    from ._ops import kmeans_ops
+
+    if not np.any(point_weights > 0):
+        point_weights = np.ones_like(point_weights)
+    centers, _ = sklearn_kmeans_plusplus(points, k, sample_weight=point_weights, random_state=rng)
+    variance = float(
+        np.average((points - np.average(points, axis=0, weights=point_weights)) ** 2, axis=0, weights=point_weights).mean()
+    )
+    ops = kmeans_ops(get_backend(points))
+    result = lloyd(ops, points, point_weights, centers, max_iter=30, tol=1e-4 * variance)
+    return result.centers.astype(np.float64)

@@ -1,0 +1,92 @@
+"""The silhouette's CPU kernel (numba): sums of distances from queries to the rows of each label.
+
+Why numba: the sampled silhouette compares s query rows with all n rows
+(s · n distances, e.g. 10^10) and needs, per query, the sum over each label.
+With NumPy that is a (queries × block) distance matrix, a square root over it,
+and a product with a one-hot matrix per block: three passes over memory for
+every distance.  Here the rows are visited in label order (so a tile of rows
+holds a few runs of one label, each summed by a plain SIMD reduction), a tile is transposed
+once and reused by every query while it sits in L1 cache, and each distance is
+computed, square-rooted and summed in registers.
+
+Distances use the expansion ``||x - c||² = ||x||² + ||q||² - 2 <x, q>`` around a
+shift (the queries' mean), in the data's dtype; a query's distance to itself
+is exactly 0.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..._common.tiles import FAST, TILE, add_dot_rows
+
+
+@numba.njit(nogil=True, cache=True, fastmath=FAST)
+def label_distance_sums(
+    X,
+    order,
+    sorted_labels,
+    seg_ptr,
+    seg_start,
+    seg_stop,
+    queries_t,
+    q_norms,
+    shift,
+    query_pos,
+    out,
+):
+    """Add to ``out[q, label]`` the distances from query ``q`` to the rows of each label.
+
+    The rows are visited in label order, ``TILE`` at a time; a tile may hold
+    several runs of one label (segments), each summed as a plain reduction,
+    so many small labels do not leave tiles mostly empty.
+
+    Parameters
+    ----------
+    X : (n, d) float32/float64, the data (rows in any order).
+    order : (n,) int64, row indices sorted by label.
+    sorted_labels : (n,) int64, the label of each row of ``order``.
+    seg_ptr : (t + 1,) int64, tile ``t`` (rows ``t * TILE`` to ``(t + 1) * TILE``
+        of ``order``) holds segments ``seg_ptr[t]`` to ``seg_ptr[t + 1]``.
+    seg_start, seg_stop : int64, positions in ``order`` of each segment, a run
+        of one label inside one tile.
+    queries_t : (d, s) ``-2 (q - shift)`` transposed, dtype of ``X``.
+    q_norms : (s,) ``||q - shift||²``, dtype of ``X``.
+    shift : (d,) dtype of ``X``.
+    query_pos : (s,) position of each query's own row in ``order`` (-1 if not in ``X``).
+    out : (s, k) float64, accumulated into.
+    """
+    n, d = X.shape
+    s = queries_t.shape[1]
+    dtype = queries_t.dtype
+    xt = np.zeros((d, TILE), dtype=dtype)
+    xn = np.zeros(TILE, dtype=dtype)
+    acc = np.empty(TILE, dtype=dtype)
+    for t in range(seg_ptr.shape[0] - 1):
+        a = t * TILE
+        m = min(TILE, n - a)
+        for r in range(m):
+            row = order[a + r]
+            norm = 0.0
+            for f in range(d):
+                v = X[row, f] - shift[f]
+                xt[f, r] = v
+                norm += v * v
+            xn[r] = norm
+        for q in range(s):
+            qn = q_norms[q]
+            for r in range(TILE):
+                acc[r] = xn[r] + qn
+            add_dot_rows(acc, queries_t, q, xt, d)
+            for r in range(m):
+                acc[r] = np.sqrt(max(acc[r], 0.0))
+            for g in range(seg_ptr[t], seg_ptr[t + 1]):
+                total = 0.0
+                for r in range(seg_start[g] - a, seg_stop[g] - a):
+                    total += acc[r]
+                out[q, sorted_labels[seg_start[g]]] += total
+            own = query_pos[q] - a
+            if 0 <= own < m:
+                out[q, sorted_labels[a + own]] -= acc[own]
+    return out
