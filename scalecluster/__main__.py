@@ -1,8 +1,14 @@
 """The ``scalecluster`` command line: ``segment``, ``anomalies`` and ``demo``.
 
 User mistakes (a missing path or column, a column of the wrong kind, a bad
-option, a missing optional package) end with one line on standard error,
-``scalecluster: error: ...``, and exit code 2 — no traceback.
+option, a missing optional package, a cluster config that does not parse or
+whose certificates are bad, a scheduler that cannot be reached) end with one
+line on standard error, ``scalecluster: error: ...``, and exit code 2 — no
+traceback.
+
+``--cluster`` is read and checked before any work starts.  A cluster config is
+data: options in it that import or run code (``preload``, ``worker_class``...)
+are refused unless ``--allow-code`` says the file is trusted.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ import argparse
 import sys
 
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 2.
-USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, ImportError)
+#: (ConnectionError: a scheduler that cannot be reached; PermissionError: an input that cannot be read.)
+USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, ImportError, ConnectionError,
+               PermissionError)
 
 
 def _k(value: str) -> int | str:
@@ -63,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=20_000, help="generated customers (default 20000)")
     demo.add_argument("--flows", type=int, default=100_000, help="generated flows (default 100000)")
     demo.add_argument("--cluster", metavar="CONFIG", help="a cluster config: bundled name or YAML file (default: local)")
+    _allow_code(demo)
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.add_argument("--blobs", action="store_true", help="the KMeans-on-blobs demo instead (Dask vs NumPy)")
     demo.add_argument("--n-samples", type=int, default=None, help="blobs demo: points (implies --blobs)")
@@ -74,11 +83,27 @@ def _parser() -> argparse.ArgumentParser:
 def _common(command: argparse.ArgumentParser, default_out: str) -> None:
     command.add_argument("--cluster", metavar="CONFIG",
                          help="run on a Dask cluster: a bundled config name (local, slurm, ...) or a YAML file")
+    _allow_code(command)
     command.add_argument("--out", metavar="DIR", default=default_out, help=f"output folder (default: {default_out})")
     command.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     command.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     command.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     command.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def _allow_code(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--allow-code", action="store_true",
+                         help="trust the --cluster config: accept its options that import or run code "
+                              "(preload, worker_class, ...), refused otherwise")
+
+
+def _cluster(args: argparse.Namespace) -> dict | None:
+    """The --cluster config, read and checked now (before any work), or None."""
+    if args.cluster is None:
+        return None
+    from .cluster_configs import load_cluster_config
+
+    return load_cluster_config(args.cluster, allow_code=args.allow_code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
 
         result = segment(
             args.path, customer=args.customer, timestamp=args.timestamp, amount=args.amount, order=args.order,
-            k=args.k, k_values=range(2, args.k_max + 1), cluster=args.cluster, out=args.out,
+            k=args.k, k_values=range(2, args.k_max + 1), cluster=_cluster(args), out=args.out,
             overwrite=args.overwrite, plots=not args.no_plots, random_state=args.seed, verbose=not args.quiet,
         )
         if args.quiet:
@@ -109,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
 
         result = detect_anomalies(
             args.path, features=args.features, eps=args.eps, min_samples=args.min_samples, label=args.label,
-            normal=args.normal, cluster=args.cluster, out=args.out, overwrite=args.overwrite,
+            normal=args.normal, cluster=_cluster(args), out=args.out, overwrite=args.overwrite,
             plots=not args.no_plots, random_state=args.seed, verbose=not args.quiet,
         )
         if args.quiet:
@@ -121,11 +146,11 @@ def _run(args: argparse.Namespace) -> int:
             from .demo import run_blobs_demo
 
             run_blobs_demo(args.n_samples or 500_000, args.n_features or 8, args.n_clusters or 8,
-                           cluster_config=args.cluster)
+                           cluster_config=_cluster(args))
         else:
             from .demo import run_demo
 
-            run_demo(args.customers, args.flows, cluster_config=args.cluster, out=args.out, verbose=not args.quiet)
+            run_demo(args.customers, args.flows, cluster_config=_cluster(args), out=args.out, verbose=not args.quiet)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The demo (its cluster configs are tested in test_cluster_configs.py)."""
+"""The demo (its cluster configs are tested in tests/cluster_configs/)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,9 @@
 The files are written into a hidden temporary folder next to the target and
 the folder is renamed into place when every part is complete, as
 :func:`scalecluster.to_parquet` does for labels: an interrupted run leaves no
-output that looks finished.
+output that looks finished.  A run killed outright leaves its temporary
+folder behind; the next write of the same dataset removes it (only once its
+writer is certainly gone: see :mod:`scalecluster.io._atomic`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ PARAMS_FILE = "_generator.json"
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike, *, overwrite: bool) -> Iterator[str]:
     """Yield a temporary folder that becomes ``path`` when the block exits cleanly.
+
+    Temporary folders of ``path`` that killed writers left are removed first (and logged).
 
     Raises
     ------

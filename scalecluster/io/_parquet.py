@@ -2,10 +2,17 @@
 
 :func:`read_parquet` reads a file, a glob, or a (Hive-partitioned) directory
 with pyarrow.  Everything that can go wrong is found from the files' footers
-before any data is read: a missing path, no Parquet files, a corrupt file (named),
-a missing column (the available ones listed), a non-numeric column (named).
-The footers also give every row group's row count, so the array's chunk sizes
-are known without a pass over the data.
+before any data is read: a missing path, a folder that cannot be read, no
+Parquet files, a corrupt file (named), a missing column (the available ones
+listed), a non-numeric column (named).  *Every* file's footer is read (in
+threads; footers only), because pyarrow takes the dataset's schema from the
+first file alone: a later file without a column would read as rows of NaN,
+and one holding the column as text would fail only at compute time, naming
+neither file nor column.  Here both are errors that name the file and the
+column.  Files that hold a column as different numeric types (int32 here,
+float64 there) are read as one common type.  The footers also give every row
+group's row count, so the array's chunk sizes are known without a pass over
+the data.
 
 :func:`to_parquet` writes next to nothing until it is complete: the output goes
 to a temporary name in the same folder and is renamed into place at the end,
@@ -16,48 +23,62 @@ from __future__ import annotations
 
 import glob as globbing
 import os
-from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 from ._atomic import replaced_atomically
+from ._files import folder_files
 
 
 def _parquet_files(path: str | os.PathLike) -> list[str]:
     text = os.fspath(path)
-    if any(ch in text for ch in "*?["):
+    if os.path.isfile(text):  # before globbing: a file named "weird[1].parquet" is that file
+        return [text]
+    if os.path.isdir(text):
+        files = folder_files(text)
+        if not files:
+            raise ValueError(f"Parquet directory {text!r} holds no data files.")
+        return files
+    if globbing.has_magic(text):
         files = sorted(f for f in globbing.glob(text, recursive=True) if os.path.isfile(f))
         if not files:
             raise FileNotFoundError(f"No file matches {text!r}.")
         return files
-    if not os.path.exists(text):
-        raise FileNotFoundError(f"Parquet path {text!r} does not exist.")
-    if os.path.isfile(text):
-        return [text]
-    files = sorted(
-        str(p) for p in Path(text).rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
-    )
-    if not files:
-        raise ValueError(f"Parquet directory {text!r} holds no data files.")
-    return files
+    raise FileNotFoundError(f"Parquet path {text!r} does not exist.")
 
 
-def _open_dataset(files: list[str], root: str | None) -> Any:
-    import pyarrow.dataset as ds
+def _read_footers(files: list[str]) -> list[Any]:
+    """Each file's Arrow schema, from its footer only (in threads); a corrupt file is named."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for file in files:  # footers only: a corrupt file is named before any work
+    def footer(file: str) -> tuple[Any, Exception | None]:
         try:
-            pq.read_metadata(file)
-        except Exception as error:
+            return pq.read_schema(file), None
+        except (OSError, pa.ArrowException) as error:  # reported below, for the first bad file in order
+            return None, error
+
+    with ThreadPoolExecutor(max_workers=min(16, len(files))) as pool:
+        footers = list(pool.map(footer, files))
+    for file, (_, error) in zip(files, footers):
+        if error is not None:
             raise ValueError(f"{file!r} is not a readable Parquet file: {error}") from error
-    return ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=root)
+    return [schema for schema, _ in footers]
+
+
+def _is_numeric(type_: Any) -> bool:
+    import pyarrow.types as pat
+
+    return bool(
+        pat.is_integer(type_) or pat.is_floating(type_)
+        or (pat.is_dictionary(type_) and pat.is_integer(type_.value_type))
+    )
 
 
 def _check_columns(schema: Any, columns: Sequence[str] | None) -> list[str]:
-    import pyarrow.types as pat
-
     names = list(schema.names)
     if columns is None:
         columns = names
@@ -65,17 +86,67 @@ def _check_columns(schema: Any, columns: Sequence[str] | None) -> list[str]:
     missing = [c for c in columns if c not in names]
     if missing:
         raise ValueError(f"Column(s) {missing} not found; available columns: {names}.")
-    bad = [
-        c for c in columns
-        if not (pat.is_integer(schema.field(c).type) or pat.is_floating(schema.field(c).type)
-                or pat.is_dictionary(schema.field(c).type) and pat.is_integer(schema.field(c).type.value_type))
-    ]
+    bad = [c for c in columns if not _is_numeric(schema.field(c).type)]
     if bad:
         raise TypeError(
             f"Column(s) {bad} are not numeric ({[str(schema.field(c).type) for c in bad]}); "
             "select numeric columns with `columns=` or encode these first."
         )
     return columns
+
+
+def _check_files(
+    files: list[str], footers: list[Any], schema: Any, columns: Sequence[str] | None
+) -> tuple[Any, list[str]]:
+    """Check that every file holds the columns read, as numbers: (the schema to read with, the columns).
+
+    ``schema`` is the dataset's (the first file's columns and the Hive
+    partition keys).  A column read as different numeric types in different
+    files gets one common type in the returned schema.
+
+    Raises
+    ------
+    ValueError
+        A file that lacks a column read, or holds it as something else than a
+        number (the file, the column and its type named).
+    """
+    import pyarrow as pa
+
+    partition_keys = set(schema.names) - set(footers[0].names)
+    wanted = [c for c in (schema.names if columns is None else columns) if c not in partition_keys]
+    for name in wanted:
+        lacking = [file for file, footer in zip(files, footers) if name not in footer.names]
+        if lacking and len(lacking) < len(files):
+            holder = next(file for file, footer in zip(files, footers) if name in footer.names)
+            more = len(lacking) - 1
+            others = f" (and {more} other file{'s' * (more > 1)})" if more else ""
+            raise ValueError(
+                f"Column {name!r} is missing from {lacking[0]!r}{others}, but is in {holder!r}; every file "
+                "must hold the columns read. Select columns that all files hold, or rewrite that file."
+            )
+    columns = _check_columns(schema, columns)  # the first file's types, and the columns no file holds
+    for name in (c for c in columns if c not in partition_keys):
+        types = [footer.field(name).type for footer in footers]
+        for file, type_ in zip(files, types):
+            if not _is_numeric(type_):
+                raise ValueError(
+                    f"Column {name!r} is {type_} in {file!r} but {types[0]} in {files[0]!r}; every file must "
+                    "hold it as a number. Fix or remove that file, or leave the column out."
+                )
+        if len(set(types)) > 1:
+            schema = schema.set(schema.get_field_index(name), pa.field(name, _common_type(types)))
+    return schema, columns
+
+
+def _common_type(types: list[Any]) -> Any:
+    """One type that the numeric ``types`` of a column in different files can all be read as."""
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    plain = [t.value_type if pat.is_dictionary(t) else t for t in types]
+    if all(pat.is_integer(t) for t in plain) and not any(t == pa.uint64() for t in plain):
+        return pa.int64()
+    return pa.float64()
 
 
 def _read_fragment(fragment: Any, schema: Any, columns: list[str], filters: Any, dtype: Any) -> np.ndarray:
@@ -120,18 +191,24 @@ def read_parquet(
     ------
     FileNotFoundError
         The path (or glob) matches nothing.
+    PermissionError
+        A folder that cannot be read (named).
     ValueError
-        An empty directory, a corrupt file (named), a column that does not exist.
+        An empty directory, a corrupt file (named), a column that does not
+        exist, or one that some file lacks or holds as a non-number (the file
+        and the column named).
     TypeError
         A non-numeric column (named).
     """
     import dask
     import dask.array as da
+    import pyarrow.dataset as ds
 
     files = _parquet_files(path)
     root = os.fspath(path) if os.path.isdir(os.fspath(path)) else None
-    dataset = _open_dataset(files, root)
-    columns = _check_columns(dataset.schema, columns)
+    footers = _read_footers(files)
+    dataset = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=root)
+    schema, columns = _check_files(files, footers, dataset.schema, columns)
     dtype = np.dtype(dtype)
     pieces = [rg for fragment in dataset.get_fragments() for rg in fragment.split_by_row_group()]
     parts = []
@@ -139,10 +216,10 @@ def read_parquet(
         if filters is None:
             rows = sum(g.num_rows for g in piece.row_groups)
         else:
-            rows = piece.scanner(schema=dataset.schema, columns=[], filter=filters).count_rows()
+            rows = piece.scanner(schema=schema, columns=[], filter=filters).count_rows()
         if rows == 0:
             continue
-        block = dask.delayed(_read_fragment, pure=True)(piece, dataset.schema, columns, filters, dtype)
+        block = dask.delayed(_read_fragment, pure=True)(piece, schema, columns, filters, dtype)
         parts.append(da.from_delayed(block, shape=(rows, len(columns)), dtype=dtype))
     if not parts:
         return da.zeros((0, len(columns)), dtype=dtype, chunks=((0,), (len(columns),)))

@@ -84,7 +84,13 @@ class Steps:
 
 @contextlib.contextmanager
 def job_client(client: Any, cluster: Any, steps: Steps) -> Iterator[Any]:
-    """The client a job runs on: ``client`` as given, a new one from ``cluster`` (closed at the end), or None."""
+    """The client a job runs on: ``client`` as given, a new one from ``cluster`` (closed at the end), or None.
+
+    ``cluster`` is anything :func:`scalecluster.connect` takes.  A config with
+    options that run code is refused; one that
+    :func:`~scalecluster.cluster_configs.load_cluster_config` read with
+    ``allow_code=True`` (as the command line does for ``--allow-code``) is accepted.
+    """
     if client is not None and cluster is not None:
         raise ValueError("Pass either client= or cluster=, not both.")
     if cluster is None:

@@ -162,3 +162,88 @@ def test_only_requested_columns_are_read(tmp_path, frame, monkeypatch):
     X = read_parquet(tmp_path / "data.parquet", columns=["visits"])
     X.compute()
     assert asked and all(cols == ["visits"] for cols in asked)
+
+
+# --------------------------------------------------------------------------- every file's footer
+
+
+@pytest.fixture
+def parts(tmp_path):
+    """A folder of two good parts (x, y as float64); tests add a bad third one."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i in range(2):
+        pq.write_table(pa.table({"x": np.arange(200.0), "y": np.ones(200)}), folder / f"part-{i}.parquet")
+    return folder
+
+
+def _no_data_read(monkeypatch):
+    import scalecluster.io._parquet as parquet_module
+
+    def fail(*args):
+        raise AssertionError("data was read")
+
+    monkeypatch.setattr(parquet_module, "_read_fragment", fail)
+
+
+def test_a_file_without_a_column_is_named_before_any_data_is_read(parts, monkeypatch):
+    pq.write_table(pa.table({"x": np.arange(400.0)}), parts / "part-2.parquet")
+    _no_data_read(monkeypatch)
+    message = r"Column 'y' is missing from '.*part-2.parquet', but is in '.*part-0.parquet'; every file must hold"
+    with pytest.raises(ValueError, match=message):
+        read_parquet(parts, columns=["x", "y"])
+    with pytest.raises(ValueError, match=message):
+        read_parquet(parts)  # all columns
+    monkeypatch.undo()
+    assert read_parquet(parts, columns=["x"]).shape == (800, 1)  # a column every file holds is fine
+
+
+def test_a_column_missing_from_the_first_file_is_named(parts):
+    pq.write_table(pa.table({"x": np.arange(10.0)}), parts / "part-0.parquet")
+    pq.write_table(pa.table({"x": np.arange(10.0)}), parts / "part-00.parquet")
+    with pytest.raises(ValueError, match=r"'y' is missing from '.*part-0.parquet' \(and 1 other file\), but is in "
+                                         r"'.*part-1.parquet'"):
+        read_parquet(parts, columns=["y"])
+
+
+def test_a_file_with_text_in_a_numeric_column_is_named_before_any_data_is_read(parts, monkeypatch):
+    pq.write_table(pa.table({"x": np.arange(3.0), "y": ["abc", "1", "2"]}), parts / "part-2.parquet")
+    _no_data_read(monkeypatch)
+    with pytest.raises(ValueError, match=r"Column 'y' is string in '.*part-2.parquet' but double in "
+                                         r"'.*part-0.parquet'; every file must hold it as a number"):
+        read_parquet(parts, columns=["y"])
+
+
+def test_numeric_types_that_differ_between_files_are_read_as_one(tmp_path):
+    pq.write_table(pa.table({"v": pa.array([1, 2], pa.int32())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"v": pa.array([3.5, 4.5])}), tmp_path / "b.parquet")  # would truncate as int32
+    pq.write_table(pa.table({"v": pa.array([5, 6], pa.int64())}), tmp_path / "c.parquet")
+    X = read_parquet(tmp_path, dtype="float64")
+    np.testing.assert_array_equal(X.compute()[:, 0], [1, 2, 3.5, 4.5, 5, 6])
+    (tmp_path / "b.parquet").unlink()
+    np.testing.assert_array_equal(read_parquet(tmp_path, dtype="int64").compute()[:, 0], [1, 2, 5, 6])
+
+
+def test_an_unreadable_folder_is_not_called_empty(parts, monkeypatch):
+    parts.chmod(0)
+    try:
+        if os.access(parts, os.R_OK):  # root reads anything: refuse as the kernel would for others
+            real = os.scandir
+
+            def scandir(path="."):
+                if os.fspath(path) == str(parts):
+                    raise PermissionError(13, "Permission denied", str(parts))
+                return real(path)
+
+            monkeypatch.setattr(os, "scandir", scandir)
+        with pytest.raises(PermissionError, match=r"The folder '.*parts' cannot be read \(Permission denied\); "
+                                                  "check its permissions"):
+            read_parquet(parts)
+    finally:
+        parts.chmod(0o755)
+
+
+def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path, frame):
+    _write(frame, tmp_path / "weird[1].parquet")
+    assert read_parquet(tmp_path / "weird[1].parquet", columns=["spend"]).shape == (1000, 1)
+    assert read_parquet(str(tmp_path / "weird*.parquet"), columns=["spend"]).shape == (1000, 1)  # still a glob
