@@ -1,8 +1,14 @@
-"""Shared fixtures: the backends that can run here, and conversions to them."""
+"""Shared fixtures: the backends that can run here, and conversions to them.
+
+Without a GPU, numba's CUDA simulator is switched on for the whole run (before
+anything imports numba), so the CUDA kernels — tests marked ``cudasim`` — run
+in CI on small data.  Set ``NUMBA_ENABLE_CUDASIM=0`` to opt out.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -21,6 +27,35 @@ def _gpu_available() -> bool:
 
 GPU = _gpu_available()
 needs_gpu = pytest.mark.skipif(not GPU, reason="needs CuPy and a CUDA GPU")
+
+if not GPU:
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+    import numba.core.config
+
+    numba.core.config.reload_config()  # in case a plugin imported numba before this file
+
+#: Whether CUDA kernels can run at all here: on a GPU, or in numba's simulator.
+CUDA_KERNELS = GPU or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+needs_cuda_kernels = pytest.mark.skipif(
+    not CUDA_KERNELS, reason="needs a CUDA GPU or numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1)"
+)
+
+
+def cuda_kernel_backend():
+    """The backend CUDA kernels are tested on: CuPy on a GPU; NumPy arrays through numba's simulator without one.
+
+    Its name, ``cuda-test``, is in no kernel table: tests call the CUDA
+    implementations directly with it.
+    """
+    from scalecluster.backends._array import ArrayBackend
+
+    if GPU:
+        import cupy
+
+        backend = ArrayBackend(cupy, "cuda-test")
+        backend.to_host = cupy.asnumpy  # type: ignore[method-assign]
+        return backend
+    return ArrayBackend(np, "cuda-test")
 
 BACKENDS = [
     "numpy",

@@ -60,8 +60,11 @@ def test_unknown_object_is_a_type_error():
 def test_import_loads_no_gpu_cluster_or_plotting_library():
     code = (
         "import sys, numpy as np, scalecluster\n"
-        "scalecluster.KMeans(n_clusters=2, random_state=0).fit(np.random.rand(100, 3))\n"
-        "bad = [m for m in ('cupy', 'distributed', 'matplotlib') if m in sys.modules]\n"
+        "X = np.random.rand(100, 3)\n"
+        "scalecluster.KMeans(n_clusters=2, random_state=0).fit(X)\n"
+        "scalecluster.DBSCAN(eps=0.3).fit(X)\n"
+        "scalecluster.metrics.silhouette_score(X, np.arange(100) % 3)\n"
+        "bad = [m for m in ('cupy', 'numba.cuda', 'distributed', 'matplotlib') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

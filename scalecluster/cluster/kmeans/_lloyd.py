@@ -7,9 +7,12 @@ points farthest from their centres, the run stops when the squared centre
 shift is ``<= tol``, and a last E-step gives labels and inertia that match the
 returned centres.
 
-scikit-learn also stops when the labels did not change.  That case needs no
-test of its own here: unchanged labels give unchanged centres, a zero shift,
-and so the same stop at the same iteration.
+scikit-learn also stops when the labels did not change.  Where sums are
+added in a fixed order (CPU kernels, the generic path, Dask) that case needs
+no test of its own: unchanged labels give unchanged centres, a zero shift,
+and so the same stop at the same iteration.  The GPU adds its sums with
+atomics, in no fixed order, so its sweeps report how many labels changed
+(``Accumulated.n_changed``) and the loop stops when none did.
 """
 
 from __future__ import annotations
@@ -96,6 +99,14 @@ def lloyd(
             new_centers = new_centers.astype(dtype)
             shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
             centers = new_centers
+            if acc.n_changed == 0:
+                # Strict convergence, as scikit-learn checks it: the labels did not
+                # change, so neither did the true centres.  Needed where sums are
+                # added in a varying order (GPU atomics), so that a shift of a few
+                # ulps never keeps a tol=0 fit running to max_iter.
+                if verbose:
+                    print(f"Converged at iteration {n_iter - 1}: strict convergence.")
+                break
             if shift <= tol:
                 if verbose:
                     print(f"Converged at iteration {n_iter - 1}: center shift {shift:.6g} within tolerance {tol:.6g}.")

@@ -10,7 +10,7 @@ backend        operations
 =============  ==============================================================
 numpy          :mod:`._ops_cpu` — the numba tile kernels of :mod:`._kernels_cpu`
                for dense rows, SciPy's sparse products for CSR
-cupy           :mod:`._ops_generic` — row blocks of GEMMs in CuPy
+cupy           :mod:`._ops_cuda` — the fused CUDA kernel of :mod:`._kernels_cuda`
 dask[...]      :mod:`._ops_dask` — the chunks' operations mapped over blocks
 anything else  :mod:`._ops_generic` — any array module with NumPy's API
 =============  ==============================================================
@@ -41,15 +41,19 @@ class Accumulated:
     sums: np.ndarray  #: (k, d) float64, ``sum(w * x)`` per centre
     weight_sums: np.ndarray  #: (k,) float64, ``sum(w)`` per centre
     inertia: float  #: ``sum(w * ||x - nearest centre||^2)``
+    #: Rows whose nearest centre changed since the previous sweep of the same
+    #: :meth:`KMeansOps.sweeps` context, when the operations track it (None otherwise).
+    n_changed: int | None = None
 
     @classmethod
     def total(cls, parts: "list[Accumulated]") -> "Accumulated":
         """The sum of several sweeps' results, added in the order given."""
-        out = cls(parts[0].sums.copy(), parts[0].weight_sums.copy(), parts[0].inertia)
+        out = cls(parts[0].sums.copy(), parts[0].weight_sums.copy(), parts[0].inertia, parts[0].n_changed)
         for part in parts[1:]:
             out.sums += part.sums
             out.weight_sums += part.weight_sums
             out.inertia += part.inertia
+            out.n_changed = None if out.n_changed is None or part.n_changed is None else out.n_changed + part.n_changed
         return out
 
 
@@ -152,7 +156,7 @@ class KMeansOps(ABC):
 #: backend name -> "module:class" of its operations (module relative to this package).
 _TABLE = {
     "numpy": "._ops_cpu:CpuOps",
-    "cupy": "._ops_generic:GenericOps",
+    "cupy": "._ops_cuda:CudaOps",
     "dask[numpy]": "._ops_dask:DaskOps",
     "dask[cupy]": "._ops_dask:DaskOps",
 }
