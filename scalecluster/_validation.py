@@ -163,22 +163,39 @@ def check_sample_weight(backend: Backend, X: Any, sample_weight: Any) -> Any:
         if not np.isfinite(sample_weight) or sample_weight <= 0:
             raise ValueError(f"sample_weight must be finite and positive; got {sample_weight!r}.")
         return backend.ones(X) * float(sample_weight)
-    get_backend(X, sample_weight)  # a TypeError for a mix of backends
+    if backend_name_of(sample_weight) == "numpy":
+        sample_weight = _numeric_weights(np.asarray(sample_weight))
+    w = backend.move_here(sample_weight, "sample_weight")  # weights follow X (to the GPU, into Dask)
     if backend.lazy:
         import dask.array as da
 
-        w = sample_weight if isinstance(sample_weight, da.Array) else da.from_array(np.asarray(sample_weight))
         _check_weight_shape(w.shape, n)
+        if w.dtype.kind not in "biuf":
+            raise TypeError(f"sample_weight must hold numbers; got dtype {w.dtype}.")
         w = w.astype(np.float64).rechunk((X.chunks[0],))
         # One light pass over the weights only (n floats), not over X.
         low, high, finite = da.compute(w.min(), w.max(), da.isfinite(w).all())
         _check_weight_values(float(backend.to_host(low)), float(backend.to_host(high)), bool(finite))
         return w
     xp = backend.xp
-    w = xp.asarray(sample_weight, dtype=xp.float64)
     _check_weight_shape(w.shape, n)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must hold numbers; got dtype {w.dtype}.")
+    w = w.astype(xp.float64)
     _check_weight_values(float(w.min()), float(w.max()), bool(xp.isfinite(w).all()))
     return xp.ascontiguousarray(w)
+
+
+def _numeric_weights(w: np.ndarray) -> np.ndarray:
+    """Host weights as numbers: numeric strings and objects are converted, anything else refused."""
+    if w.dtype.kind in "biuf":
+        return w
+    try:
+        return w.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"sample_weight must hold numbers; got dtype {w.dtype} (e.g. {w.ravel()[:1].tolist()})."
+        ) from None
 
 
 def _check_weight_shape(shape: tuple, n: int) -> None:

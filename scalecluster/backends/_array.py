@@ -12,7 +12,7 @@ import numpy as np
 
 from .._config import ELEMENTWISE_MAX_ROWS, rows_per_block
 from ._base import Backend
-from ._stats import BlockStats, block_stats, finite_and_mean_variance, merge_block_stats
+from ._stats import Summary
 
 
 class ArrayBackend(Backend):
@@ -28,6 +28,21 @@ class ArrayBackend(Backend):
     def from_host(self, a: np.ndarray) -> Any:
         return self.xp.asarray(a)
 
+    def move_here(self, a: Any, what: str) -> Any:
+        from . import backend_name_of
+
+        name = backend_name_of(a)
+        if name is not None and name.startswith("dask"):
+            raise TypeError(
+                f"{what} is a Dask array but X is in memory ({self.name}); call .compute() on it, "
+                "or pass X as a Dask array too."
+            )
+        if name == "cupy" and self.xp is np:
+            import cupy
+
+            return cupy.asnumpy(a)
+        return self.xp.asarray(a)
+
     def ones(self, X: Any) -> Any:
         return self.xp.ones(X.shape[0], dtype=self.xp.float64)
 
@@ -35,15 +50,14 @@ class ArrayBackend(Backend):
         rows = X[self.xp.asarray(indices)]
         return np.asarray(self.to_host(rows), dtype=np.float64).reshape(len(indices), X.shape[1])
 
-    def block_stats(self, X: Any) -> BlockStats:
+    def block_stats(self, X: Any, spread: bool = True) -> Summary:
         # Per row: a float64 copy and its deviations.
         step = rows_per_block(2 * X.shape[1] * 8, X.shape[0], max_rows=ELEMENTWISE_MAX_ROWS)
-        return merge_block_stats(
-            [block_stats(self.xp, X[a : a + step], self.to_host) for a in range(0, X.shape[0], step)]
+        return Summary.merge(
+            [Summary.of_block(self.xp, X[a : a + step], self.to_host, spread=spread) for a in range(0, X.shape[0], step)]
         )
 
     def describe(
         self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
-    ) -> tuple[Any, Any, bool, float]:
-        finite, variance = finite_and_mean_variance(self.block_stats(X))
-        return X, weights, finite, variance
+    ) -> tuple[Any, Any, Summary | None]:
+        return X, weights, self.block_stats(X, spread=need_variance)

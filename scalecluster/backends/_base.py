@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._stats import BlockStats
+from ._stats import Summary
 
 
 class Backend(ABC):
@@ -54,24 +54,36 @@ class Backend(ABC):
         """Unit weights aligned with the rows of ``X`` (float64)."""
 
     @abstractmethod
+    def move_here(self, a: Any, what: str) -> Any:
+        """An input given beside the data (weights, labels), as an array of this backend.
+
+        As cuML does, inputs follow ``X``: NumPy beside CuPy moves to the GPU,
+        NumPy or CuPy beside a Dask array becomes a Dask array of the same
+        chunk type, CuPy beside NumPy comes to the host.  A Dask array beside
+        in-memory data is refused (``TypeError`` naming ``what``): computing it
+        would load a whole distributed array without being asked.
+        """
+
+    @abstractmethod
     def take_rows(self, X: Any, indices: np.ndarray) -> np.ndarray:
         """Rows at global ``indices`` as a host float64 array of shape (len(indices), d)."""
 
     # --- describing data -------------------------------------------------------
     @abstractmethod
-    def block_stats(self, X: Any) -> BlockStats:
-        """Count, mean, squared deviations and finiteness of in-memory ``X`` (host results)."""
+    def block_stats(self, X: Any, spread: bool = True) -> Summary:
+        """:class:`~._stats.Summary` of in-memory ``X`` (finite? range; mean and m2 with ``spread``)."""
 
     @abstractmethod
     def describe(
         self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
-    ) -> tuple[Any, Any, bool, float]:
-        """Persist ``X`` and its weights and, in the same pass, check ``X`` and measure its spread.
+    ) -> tuple[Any, Any, Summary | None]:
+        """Persist ``X`` and its weights and, in the same pass, check ``X`` and measure it.
 
-        Returns ``(X, weights, all_finite, mean_variance)``: the (persisted)
-        data and weights, whether every value of ``X`` is finite, and the mean
-        over features of the per-feature variance (what ``tol`` is scaled by).
-        On Dask this is the pass that loads the data: the NaN check costs no
-        pass of its own.  With ``persist=False`` (data streamed, not held) the
-        Dask backend still checks every value in the one pass it makes.
+        Returns ``(X, weights, summary)``: the (persisted) data and weights,
+        and the :class:`~._stats.Summary` of ``X`` (finiteness, per-feature
+        range, and with ``need_variance`` the spread ``tol`` is scaled by).
+        On Dask this is the pass that loads the data: the checks cost no pass
+        of their own.  With ``persist=False`` and no variance needed (data
+        streamed, not held), the Dask backend makes no pass and returns
+        ``None``: whoever streams the chunks checks each one as it arrives.
         """

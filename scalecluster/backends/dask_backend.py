@@ -25,7 +25,7 @@ import numpy as np
 
 from .._config import config_context
 from ._base import Backend
-from ._stats import BlockStats, finite_and_mean_variance, merge_block_stats
+from ._stats import Summary
 
 
 @dataclass
@@ -65,8 +65,8 @@ def _chunk_take(backend: Backend, X: Any, local: np.ndarray) -> np.ndarray:
     return backend.take_rows(X, local)
 
 
-def _chunk_stats(backend: Backend, X: Any) -> BlockStats:
-    return single_threaded(backend.block_stats, X)
+def _chunk_stats(backend: Backend, X: Any, spread: bool) -> Summary:
+    return single_threaded(backend.block_stats, X, spread)
 
 
 class DaskBackend(Backend):
@@ -96,6 +96,17 @@ class DaskBackend(Backend):
 
     def from_host(self, a: np.ndarray) -> Any:
         return self.chunk.from_host(a)
+
+    def move_here(self, a: Any, what: str) -> Any:
+        if isinstance(a, da.Array):
+            meta = getattr(a, "_meta", None)
+            if meta is not None and type(meta).__module__.split(".")[0] != type(self.xp.empty(0)).__module__.split(".")[0]:
+                # Chunks of the other kind (NumPy beside CuPy or back): moved block by block.
+                return a.map_blocks(self.chunk.move_here, what, dtype=a.dtype, meta=self.xp.empty((0,) * a.ndim, a.dtype))
+            return a
+        if hasattr(a, "to_dask_array"):  # a Dask Series or DataFrame column
+            return self.move_here(a.to_dask_array(lengths=True), what)
+        return da.from_array(self.chunk.move_here(a, what), chunks=-1)
 
     def ones(self, X: Any) -> Any:
         # Made from X's chunks, so each block of weights is born (and persisted)
@@ -154,21 +165,20 @@ class DaskBackend(Backend):
         return list(by_worker.values())
 
     # --- describing data -------------------------------------------------------
-    def block_stats(self, X: Any) -> BlockStats:
-        stats = [dask.delayed(_chunk_stats, pure=False)(self.chunk, part) for part in X.to_delayed().ravel()]
-        return merge_block_stats(list(dask.compute(*stats)))
+    def block_stats(self, X: Any, spread: bool = True) -> Summary:
+        stats = [dask.delayed(_chunk_stats, pure=False)(self.chunk, part, spread) for part in X.to_delayed().ravel()]
+        return Summary.merge(list(dask.compute(*stats)))
 
     def describe(
         self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True
-    ) -> tuple[Any, Any, bool, float]:
-        stats = [dask.delayed(_chunk_stats, pure=False)(self.chunk, part) for part in X.to_delayed().ravel()]
+    ) -> tuple[Any, Any, Summary | None]:
         if not persist:
             if not need_variance:
-                return X, weights, True, float("nan")
-            finite, variance = finite_and_mean_variance(merge_block_stats(list(dask.compute(*stats))))
-            return X, weights, finite, variance
+                return X, weights, None  # streamed: each chunk is checked as it arrives
+            return X, weights, self.block_stats(X, spread=True)
         # One graph run loads (persists) the chunks and their weights and, in
-        # the same pass, checks them for NaN/inf and measures their spread.
+        # the same pass, checks them for NaN/inf and measures their range and spread.
+        parts = X.to_delayed().ravel()
+        stats = [dask.delayed(_chunk_stats, pure=False)(self.chunk, part, need_variance) for part in parts]
         X, weights, *stats = dask.persist(X, weights, *stats)
-        finite, variance = finite_and_mean_variance(merge_block_stats(list(dask.compute(*stats))))
-        return X, weights, finite, variance
+        return X, weights, Summary.merge(list(dask.compute(*stats)))

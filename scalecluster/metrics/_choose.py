@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 
 from .._validation import check_X
 from ._indices import calinski_harabasz_score, davies_bouldin_score
-from ._inputs import _MetricInput
+from ._inputs import WrongLabelCount, _MetricInput
 from .silhouette import silhouette_score
 from .silhouette._distance_sums import query_sq_distances
 
@@ -108,14 +108,23 @@ def k_sweep(
         row: dict[str, Any] = {"k": k}
         if "inertia" in metrics:
             row["inertia"] = float(model.inertia_)
-        if "silhouette" in metrics:
-            size = None if sample_size is None else min(sample_size, X.shape[0])
-            value, (low, high) = silhouette_score(X, labels, sample_size=size, random_state=rng, return_interval=True)
-            row.update(silhouette=value, silhouette_low=low, silhouette_high=high)
-        if "davies_bouldin" in metrics:
-            row["davies_bouldin"] = davies_bouldin_score(X, labels)
-        if "calinski_harabasz" in metrics:
-            row["calinski_harabasz"] = calinski_harabasz_score(X, labels)
+        try:
+            if "silhouette" in metrics:
+                size = None if sample_size is None else min(sample_size, X.shape[0])
+                value, (low, high) = silhouette_score(X, labels, sample_size=size, random_state=rng, return_interval=True)
+                row.update(silhouette=value, silhouette_low=low, silhouette_high=high)
+            if "davies_bouldin" in metrics:
+                row["davies_bouldin"] = davies_bouldin_score(X, labels)
+            if "calinski_harabasz" in metrics:
+                row["calinski_harabasz"] = calinski_harabasz_score(X, labels)
+        except WrongLabelCount as error:
+            if error.n_labels != 1:
+                raise
+            raise ValueError(
+                f"k_sweep: KMeans(n_clusters={k}) put every row in one cluster: X has fewer distinct rows "
+                "than k (all rows may be identical), so no silhouette or index can be computed. Check X "
+                "for duplicated or constant rows, or sweep the inertia only (metrics=['inertia'])."
+            ) from None
         rows.append(row)
         models[k] = model
     table = pd.DataFrame(rows)
@@ -152,7 +161,12 @@ _TREE_BLOCK_ROWS = 1_000_000
 
 
 def _kth_distances(backend: Any, offset: int, X: Any, queries: np.ndarray, query_index: np.ndarray, k: int) -> np.ndarray:
-    """The k smallest distances from each query to the rows of this block (q × k, host)."""
+    """The k smallest distances from each query to the rows of this block (q × k, host).
+
+    The block's NaN/inf and range checks ride on this pass (a Dask chunk is
+    read here for the first time).
+    """
+    backend.block_stats(X, spread=False).check(X.dtype)
     run = _KTH_DISTANCES.get(backend.name, _kth_distances_blocked)
     return run(backend, offset, X, queries, query_index, k)
 
@@ -265,7 +279,24 @@ def suggest_eps(X: Any, min_samples: int, *, sample_size: int | None = 5_000, ra
     else:
         best = _kth_distances(backend, 0, X, rows, index, min_samples)
     curve = np.sort(best[:, min_samples - 1])
+    if not np.isfinite(curve).all():
+        raise ValueError(
+            f"suggest_eps: X has fewer than min_samples={min_samples} rows near some sampled rows"
+            " (infinite k-distance); lower min_samples."
+        )
     knee = _knee(np.arange(len(curve), dtype=float), curve)
+    if curve[knee] <= 0:
+        # Piles of identical rows flatten the curve at 0, and DBSCAN refuses eps=0:
+        # the smallest positive k-distance is the knee of what is left.
+        positive = np.flatnonzero(curve > 0)
+        if positive.size == 0:
+            raise ValueError(
+                f"suggest_eps: every sampled row has at least min_samples={min_samples} identical rows, so "
+                "the k-distance curve is 0 everywhere and has no knee. Any eps > 0 joins each pile of "
+                "identical rows; pick eps on the scale of the differences that matter in your data, "
+                "or drop duplicates (with sample_weight counting them) first."
+            )
+        knee = int(positive[0] + _knee(np.arange(positive.size, dtype=float), curve[positive]))
     return EpsSuggestion(float(curve[knee]), curve, knee)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._validation import check_X
-from ..backends import Backend, get_backend
+from ..backends import Backend, backend_name_of
 
 
 class _MetricInput(BaseEstimator):
@@ -47,21 +47,22 @@ def check_labelled(X: Any, labels: Any) -> LabelledData:
         For inputs of different backends.
     """
     backend, X = check_X(_MetricInput(), X, reset=True, accept_sparse=False)
-    get_backend(X, labels)  # a TypeError for a mix of backends
     n = X.shape[0]
+    if backend_name_of(labels) == "numpy":
+        labels = _host_labels(labels)
+        _check_label_shape(labels.shape, n)
+    lab = backend.move_here(labels, "labels")  # labels follow X (to the GPU, into Dask)
     if backend.lazy:
+        import dask
         import dask.array as da
 
-        lab = labels if isinstance(labels, da.Array) else np.asarray(labels)
         _check_label_shape(lab.shape, n)
-        if not isinstance(lab, da.Array):
-            lab = da.from_array(lab, chunks=(X.chunks[0],))
         lab = lab.rechunk((X.chunks[0],))
-        # One graph run: the distinct labels, and the NaN/inf check of X.
-        classes, finite = da.compute(da.unique(lab), da.isfinite(X).all())
-        if not bool(finite):
-            raise ValueError("Input X contains NaN or infinity.")
+        # One graph run: the distinct labels, and the NaN/inf and range checks of X.
+        classes, summary = dask.compute(da.unique(lab), _summary_task(backend, X))
+        summary.check(X.dtype)
         classes = np.asarray(backend.to_host(classes))
+        _check_no_missing_class(classes)
         meta = backend.xp.empty((0,), dtype=np.int32)
         xp = backend.xp
         codes = lab.map_blocks(
@@ -69,15 +70,77 @@ def check_labelled(X: Any, labels: Any) -> LabelledData:
         )
         counts = np.asarray(backend.to_host(da.bincount(codes, minlength=len(classes))))
     else:
+        backend.block_stats(X, spread=False).check(X.dtype)  # distances must not overflow
         xp = backend.xp
-        lab = xp.asarray(labels)
         _check_label_shape(lab.shape, n)
         codes, classes = _encode_in_memory(xp, lab)
+        _check_no_missing_class(np.asarray(backend.to_host(classes)))
         counts = np.asarray(backend.to_host(xp.bincount(codes, minlength=len(classes))))
     n_labels = len(classes)
     if not 1 < n_labels < n:
-        raise ValueError(f"Number of labels is {n_labels}. Valid values are 2 to n_samples - 1 (inclusive)")
+        raise WrongLabelCount(n_labels)
     return LabelledData(backend, X, codes, counts.astype(np.int64), n_labels)
+
+
+class WrongLabelCount(ValueError):
+    """Fewer than 2, or as many as n_samples, distinct labels (scikit-learn's message)."""
+
+    def __init__(self, n_labels: int) -> None:
+        super().__init__(f"Number of labels is {n_labels}. Valid values are 2 to n_samples - 1 (inclusive)")
+        self.n_labels = n_labels
+
+
+_MISSING = (
+    "labels contain {what}; every row needs a label. Drop the unlabelled rows "
+    "(with X's rows), or give them a label of their own (e.g. -1, as DBSCAN labels noise)."
+)
+
+
+def _host_labels(labels: Any) -> np.ndarray:
+    """Host labels checked before encoding: no missing values, numbers and strings not mixed.
+
+    Strings are encoded here, on the host, to int32 codes (in sorted order of
+    the strings), so that the labels can follow X to any backend.
+    """
+    import pandas as pd
+
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        return lab  # the shape check names the problem
+    if lab.dtype.kind == "f" and np.isnan(lab).any():
+        raise ValueError(_MISSING.format(what=f"{int(np.isnan(lab).sum())} NaN value(s)"))
+    if lab.dtype.kind in "biuf":
+        return lab
+    if lab.dtype.kind == "O":
+        missing = pd.isna(lab)
+        if missing.any():
+            raise ValueError(_MISSING.format(what=f"{int(missing.sum())} missing value(s) (None or NaN)"))
+        kind = pd.api.types.infer_dtype(lab, skipna=False)
+        if kind.startswith("mixed") and kind not in ("mixed-integer-float",):
+            strings = [v for v in lab if isinstance(v, str)][:1]
+            others = [v for v in lab if not isinstance(v, str)][:1]
+            raise TypeError(
+                f"labels mix values of different types (e.g. {strings + others}); "
+                "give every label the same type (all numbers, or all strings)."
+            )
+    _, codes = np.unique(lab, return_inverse=True)
+    return codes.reshape(-1).astype(np.int32)
+
+
+def _check_no_missing_class(classes: np.ndarray) -> None:
+    if classes.dtype.kind == "f" and np.isnan(classes).any():
+        raise ValueError(_MISSING.format(what="NaN"))
+
+
+def _summary_task(backend: Backend, X: Any) -> Any:
+    """A delayed :class:`~scalecluster.backends._stats.Summary` of a Dask array (range, finiteness)."""
+    import dask
+
+    from ..backends._stats import Summary
+    from ..backends.dask_backend import _chunk_stats
+
+    parts = [dask.delayed(_chunk_stats, pure=False)(backend.chunk, p, False) for p in X.to_delayed().ravel()]
+    return dask.delayed(Summary.merge)(parts)
 
 
 def _check_label_shape(shape: tuple, n: int) -> None:

@@ -233,13 +233,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         n_init = self._resolved_n_init(explicit)
 
         persist = _should_persist(X, self.persist) if backend.lazy else True
-        # Without persisting, the pass that checks for NaN/inf also gives the variance.
-        X, weights, finite, variance = backend.describe(
-            X, weights, need_variance=self.tol > 0 or not persist, persist=persist
-        )
-        if not finite:
-            raise ValueError("Input X contains NaN or infinity.")
-        tol = self.tol * variance if self.tol > 0 else 0.0
+        X, weights, summary = backend.describe(X, weights, need_variance=self.tol > 0, persist=persist)
+        if summary is None:  # streamed from its source: one pass for the checks
+            summary = backend.block_stats(X, spread=self.tol > 0)
+        summary.check(X.dtype)  # NaN/inf, or a range whose squared distances overflow
+        tol = self.tol * summary.mean_variance if self.tol > 0 else 0.0
 
         ops = kmeans_ops(backend)
         rng = check_random_state(self.random_state)
@@ -289,7 +287,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """
         check_is_fitted(self)
         backend, X = check_X(self, X, reset=False)
-        return kmeans_ops(backend).labels(X, self._host_centers())
+        centers = self._host_centers()
+        return kmeans_ops(backend).labels(self._checked(backend, X, centers), centers)
 
     def transform(self, X: Any) -> Any:
         """Euclidean distance of each row to each centre, shape (n_samples, n_clusters).
@@ -298,7 +297,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """
         check_is_fitted(self)
         backend, X = check_X(self, X, reset=False)
-        return kmeans_ops(backend).distances(X, self._host_centers())
+        centers = self._host_centers()
+        return kmeans_ops(backend).distances(self._checked(backend, X, centers), centers)
 
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Fit, then return the distances of ``X`` to the centres."""
@@ -309,7 +309,20 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         check_is_fitted(self)
         backend, X = check_X(self, X, reset=False)
         weights = check_sample_weight(backend, X, sample_weight)
-        return -kmeans_ops(backend).accumulate(X, weights, self._host_centers()).inertia
+        centers = self._host_centers()
+        return -kmeans_ops(backend).accumulate(self._checked(backend, X, centers), weights, centers).inertia
+
+    @staticmethod
+    def _checked(backend: Any, X: Any, centers: np.ndarray) -> Any:
+        """``X`` after a range check against the centres (squared distances must not overflow).
+
+        In memory it is one min/max pass; on Dask the check runs inside the
+        tasks that read each block (see ``_ops_dask``), with the NaN check that
+        a lazy input could not get at the door.
+        """
+        if not backend.lazy:
+            backend.block_stats(X, spread=False).check(X.dtype, points=centers)
+        return X
 
 
 logger = logging.getLogger("scalecluster")

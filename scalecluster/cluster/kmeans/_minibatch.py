@@ -161,6 +161,9 @@ class MiniBatchKMeans(KMeans):
         if init_size < n:
             pick = rng.randint(0, n, init_size)
             X, weights = _rows(backend, X, pick), _rows(backend, weights, pick)
+        elif backend.lazy:  # a few Dask rows: seeded in memory, and checked on the way
+            every = np.arange(n)
+            X, weights = _rows(backend, X, every), _rows(backend, weights, every)
         return np.asarray(self._seed(kmeans_ops(get_backend(X)), X, weights, rng, explicit)[0], dtype=np.float64)
 
     def _step(self, ops: KMeansOps, X: Any, weights: Any, rng: np.random.RandomState, batch: int) -> float:
@@ -247,10 +250,10 @@ class MiniBatchKMeans(KMeans):
         self._explicit_init(X.shape[1])  # a wrong init shape fails before any work
         # On Dask nothing is persisted: chunks are streamed, and each is
         # checked for NaN/inf when it arrives.
-        X, weights, finite, variance = backend.describe(X, weights, need_variance=self.tol > 0, persist=False)
-        if not finite:
-            raise ValueError("Input X contains NaN or infinity.")
-        self._tol = self.tol * variance if self.tol > 0 else 0.0
+        X, weights, summary = backend.describe(X, weights, need_variance=self.tol > 0, persist=False)
+        if summary is not None:  # None: Dask chunks, each checked as it is streamed
+            summary.check(X.dtype)
+        self._tol = self.tol * summary.mean_variance if self.tol > 0 else 0.0
         rng = self._random_state = check_random_state(self.random_state)  # partial_fit may continue
         self._reset_state(self._start(backend, X, weights, rng))
         batch, _ = self._sizes(n)
@@ -300,8 +303,7 @@ class MiniBatchKMeans(KMeans):
                 xp = chunk_backend.xp
                 X_chunk = xp.concatenate(parts[: len(group)])
                 w_chunk = xp.concatenate(parts[len(group) :])
-                if not bool(xp.isfinite(X_chunk).all()):
-                    raise ValueError(f"Input X contains NaN or infinity (in chunks {sorted(group.tolist())}).")
+                chunk_backend.block_stats(X_chunk, spread=False).check(X.dtype, f"X (chunks {sorted(group.tolist())})")
                 order = chunk_backend.from_host(rng.permutation(X_chunk.shape[0]))
                 for start in range(0, X_chunk.shape[0], batch):
                     rows = order[start : start + batch]
@@ -339,9 +341,8 @@ class MiniBatchKMeans(KMeans):
         if backend.lazy:  # a chunk (or a few): bring it into memory
             X, weights = _compute(X, weights)
             backend = get_backend(X)
-        X, weights, finite, _ = backend.describe(X, weights, need_variance=False)
-        if not finite:
-            raise ValueError("Input X contains NaN or infinity.")
+        # Every batch is checked here, Dask chunks included (they arrive as NumPy or CuPy).
+        backend.block_stats(X, spread=False).check(X.dtype)
         if first:
             if X.shape[0] < self.n_clusters:
                 raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
@@ -366,11 +367,17 @@ _CHUNKS_MIXED = 4
 
 
 def _rows(backend: Backend, a: Any, index: np.ndarray) -> Any:
-    """Rows of ``a`` at host ``index``, in memory of the chunk type (a small sample)."""
+    """Rows of ``a`` at host ``index``, in memory of the chunk type (a small sample).
+
+    Streamed Dask data has not been checked yet when the seeding samples it:
+    sampled rows of ``X`` are checked here (NaN/inf, range), before any use.
+    """
     if backend.lazy:
         import dask
 
         (out,) = dask.compute(a[index])
+        if out.ndim == 2:
+            backend.chunk.block_stats(out, spread=False).check(out.dtype)
         return out
     return a[backend.from_host(index)]
 

@@ -28,17 +28,37 @@ from ._ops import Accumulated, KMeansOps, NearestState, kmeans_ops
 logger = logging.getLogger(__name__)
 
 
-def accumulate_blocks(ops: KMeansOps, Xs: list, ws: list, centers: np.ndarray, want_inertia: bool) -> Accumulated:
-    """The sums of several in-memory blocks, added in block order (one task, or one actor call)."""
-    return Accumulated.total([single_threaded(ops.accumulate, X, w, centers, want_inertia) for X, w in zip(Xs, ws)])
+def _checked(ops: KMeansOps, X: Any, centers: np.ndarray) -> Any:
+    """``X`` after the checks a lazy input could not get at the door (NaN/inf, overflowing range).
+
+    They run inside the task that reads the block anyway, so they cost no pass
+    over the data; the error surfaces when the result is computed.
+    """
+    ops.backend.block_stats(X, spread=False).check(X.dtype, points=centers)
+    return X
+
+
+def accumulate_blocks(
+    ops: KMeansOps, Xs: list, ws: list, centers: np.ndarray, want_inertia: bool, check: bool = False
+) -> Accumulated:
+    """The sums of several in-memory blocks, added in block order (one task, or one actor call).
+
+    ``check``: for data not checked by a fit (``score``), NaN/inf and range checks on each block.
+    """
+    return Accumulated.total(
+        [
+            single_threaded(ops.accumulate, _checked(ops, X, centers) if check else X, w, centers, want_inertia)
+            for X, w in zip(Xs, ws)
+        ]
+    )
 
 
 def _labels_chunk(X: Any, centers: np.ndarray, ops: KMeansOps) -> Any:
-    return single_threaded(ops.labels, X, centers)
+    return single_threaded(ops.labels, _checked(ops, X, centers), centers)
 
 
 def _distances_chunk(X: Any, centers: np.ndarray, ops: KMeansOps) -> Any:
-    return single_threaded(ops.distances, X, centers)
+    return single_threaded(ops.distances, _checked(ops, X, centers), centers)
 
 
 def _update_nearest_chunk(ops: KMeansOps, X: Any, w: Any, previous: Any, centers: np.ndarray, offset: int) -> tuple:
@@ -123,19 +143,22 @@ class DaskOps(KMeansOps):
                 pool.close()
 
     def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
-        return self._accumulate_groups(self.backend.block_groups(X, weights), centers, want_inertia)
+        """One sweep of data that may not have been checked (``score``): each block is checked in its task."""
+        return self._accumulate_groups(self.backend.block_groups(X, weights), centers, want_inertia, check=True)
 
-    def _accumulate_groups(self, groups: list[list[Block]], centers: np.ndarray, want_inertia: bool) -> Accumulated:
+    def _accumulate_groups(
+        self, groups: list[list[Block]], centers: np.ndarray, want_inertia: bool, check: bool = False
+    ) -> Accumulated:
         """One graph: a task per group of blocks, each returning (k × d) sums."""
         fn = dask.delayed(accumulate_blocks, pure=False)
         parts = dask.compute(
-            *[fn(self.chunk, [b.X for b in g], [b.weights for b in g], centers, want_inertia) for g in groups]
+            *[fn(self.chunk, [b.X for b in g], [b.weights for b in g], centers, want_inertia, check) for g in groups]
         )
         return Accumulated.total(list(parts))
 
     def assign(self, X: Any, weights: Any, centers: np.ndarray) -> tuple[Any, Accumulated]:
-        # The labels stay lazy; the sums take one pass.
-        return self.labels(X, centers), self.accumulate(X, weights, centers)
+        # The labels stay lazy; the sums take one pass (of data the fit has checked).
+        return self.labels(X, centers), self._accumulate_groups(self.backend.block_groups(X, weights), centers, True)
 
     def labels(self, X: Any, centers: np.ndarray) -> Any:
         meta = self.backend.xp.empty((0,), dtype=np.int32)

@@ -58,7 +58,10 @@ def query_sq_distances(
     )
     own = xp.asarray(query_index) - offset
     for a in range(0, X.shape[0], step):
-        block = X[a : a + step].astype(xp.float64) - shift
+        block = X[a : a + step]
+        if hasattr(block, "toarray"):  # a SciPy sparse block: dense, one block at a time
+            block = block.toarray()
+        block = block.astype(xp.float64) - shift
         sq = xp.maximum(
             q_norms[:, None] + (block * block).sum(axis=1)[None, :] - 2 * (q @ block.T),
             0,

@@ -79,7 +79,10 @@ def silhouette_samples(X: Any, labels: Any) -> Any:
     out = np.empty(n)
     # Queries a block at a time, each block compared with all the data in one
     # pass; square-ish distance blocks (queries ≈ data rows) use the budget best.
+    # With many labels the (queries × labels) sums and their temporaries (four
+    # such arrays) bound the block instead.
     step = max(1, int(np.sqrt(rows_per_block(8, 2**62) / 2)))
+    step = min(step, rows_per_block(4 * data.n_labels * 8, n))
     for a in range(0, n, step):
         index = np.arange(a, min(a + step, n))
         rows, own = host_rows(data, index)

@@ -139,3 +139,79 @@ def test_non_numeric_dask_dataframe_columns_are_named():
 def test_unsupported_input_type():
     with pytest.raises(TypeError, match="Expected a NumPy, CuPy or Dask array"):
         KMeans(n_clusters=2).fit({"a": 1})
+
+
+# ------------------------------------------------ no silent wrong answers (inputs the door cannot see)
+def _computed(result):
+    return result.compute() if hasattr(result, "compute") else result
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("method", ["predict", "transform", "score"])
+def test_nan_in_data_after_the_fit_is_refused(backend_name, value, method):
+    """On Dask the check rides on the pass that computes the result (no pass of its own)."""
+    km = KMeans(n_clusters=3, random_state=0).fit(X_GOOD)
+    X = X_GOOD.copy()
+    X[7, 1] = value
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        _computed(getattr(km, method)(to_backend(X, backend_name, 20)))
+
+
+def test_minibatch_partial_fit_refuses_nan_in_a_dask_chunk():
+    from scalecluster import MiniBatchKMeans
+
+    X = X_GOOD.copy()
+    X[7, 1] = np.nan
+    model = MiniBatchKMeans(n_clusters=3, random_state=0)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        model.partial_fit(to_backend(X, "dask", 50))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        MiniBatchKMeans(n_clusters=3, random_state=0).fit(to_backend(X, "dask", 10))
+
+
+@pytest.mark.parametrize("estimator", ["KMeans", "MiniBatchKMeans"])
+def test_values_whose_squares_overflow_are_refused(backend_name, estimator):
+    import scalecluster
+
+    X = np.random.RandomState(0).uniform(-1, 1, (300, 3)) * 1e300
+    with pytest.raises(ValueError, match=r"too wide a range.*overflow"):
+        getattr(scalecluster, estimator)(n_clusters=3, random_state=0).fit(to_backend(X, backend_name, 100))
+
+
+def test_predict_far_from_the_centres_is_refused(backend_name):
+    km = KMeans(n_clusters=3, random_state=0).fit(X_GOOD)
+    far = np.random.RandomState(1).uniform(-1, 1, (300, 3)) * 1e300
+    with pytest.raises(ValueError, match="overflow"):
+        _computed(km.predict(to_backend(far, backend_name, 100)))
+    # Large but representable: answered, and equal to the float64 reference.
+    big = X_GOOD * 1e100
+    km_big = KMeans(n_clusters=3, random_state=0).fit(big)
+    labels = np.asarray(_computed(km_big.predict(to_backend(big, backend_name, 20))))
+    expected = ((big[:, None, :] - km_big.cluster_centers_[None]) ** 2).sum(axis=2).argmin(axis=1)
+    np.testing.assert_array_equal(labels, expected)
+
+
+def test_float32_overflow_names_float64_as_a_fix():
+    X = (np.random.RandomState(0).uniform(-1, 1, (100, 2)) * 1e20).astype(np.float32)
+    with pytest.raises(ValueError, match="float32.*converting to float64"):
+        KMeans(n_clusters=2).fit(X)
+    KMeans(n_clusters=2, random_state=0).fit(X.astype(np.float64))  # representable in float64
+
+
+def test_string_weights_are_a_type_error_in_our_words(backend_name):
+    weights = np.array(["a"] * 50)
+    with pytest.raises(TypeError, match="sample_weight must hold numbers"):
+        KMeans(n_clusters=3).fit(to_backend(X_GOOD, backend_name), sample_weight=weights)
+
+
+def test_numeric_strings_as_weights_are_numbers():
+    km = KMeans(n_clusters=3, random_state=0).fit(X_GOOD, sample_weight=np.array(["1.5"] * 50))
+    ref = KMeans(n_clusters=3, random_state=0).fit(X_GOOD, sample_weight=np.full(50, 1.5))
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_)
+
+
+def test_dask_weights_beside_in_memory_data_are_refused():
+    import dask.array as da
+
+    with pytest.raises(TypeError, match="sample_weight is a Dask array but X is in memory"):
+        KMeans(n_clusters=3).fit(X_GOOD, sample_weight=da.ones(50, chunks=10))
