@@ -149,7 +149,8 @@ def nearest_kernel(d: int, dtype_name: str, shared_sums: bool):
         changed = 0
 
         start = b * rows_per_block
-        stop = min(start + rows_per_block, n)
+        # Conditionals, not min(): numba 0.68's CUDA target fails to compile the builtin.
+        stop = start + rows_per_block if start + rows_per_block < n else n
         n_tiles = (k + tile_k - 1) // tile_k
         for base in range(start, stop, THREADS * RUN):
             first = base + t * RUN  # this thread's RUN consecutive rows
@@ -158,7 +159,7 @@ def nearest_kernel(d: int, dtype_name: str, shared_sums: bool):
                 best_j[r] = 0
             for tile in range(n_tiles):
                 c0 = tile * tile_k
-                m = min(tile_k, k - c0)
+                m = tile_k if tile_k < k - c0 else k - c0
                 # Reload only when the tile changes: with one tile, once per block.
                 if n_tiles > 1 or base == start:
                     cuda.syncthreads()
