@@ -5,8 +5,9 @@
 * :mod:`._sampled` — the stratified-reference estimate and its interval.
 * :mod:`._dask` — the steps that map over a Dask array's chunks.
 * :mod:`._distance_sums` — the one hot loop (distances from queries summed per
-  label), with the table that picks its kernel: :mod:`._kernels_cpu` for NumPy,
-  the generic array-module path otherwise.
+  label), with the table that picks its kernel: :mod:`._kernels_cpu` (numba) for
+  NumPy, :mod:`._kernels_cuda` (numba.cuda, imported on first use) for CuPy, the
+  generic array-module path otherwise.
 """
 
 from ._exact import silhouette_samples

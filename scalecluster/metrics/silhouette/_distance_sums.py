@@ -11,6 +11,9 @@ One table per operation picks the implementation for the data's backend:
 backend        :func:`distance_sums` (labels of the data)             :func:`code_sums` (codes of a sorted reference)
 =============  =====================================================  ==========================
 numpy          the fused numba kernel of :mod:`._kernels_cpu`         the same kernel
+cupy           the CUDA kernels of :mod:`._kernels_cuda` (numba.cuda  the same kernels, with no
+               imported on first use; rows too wide for registers     sort (already in code order)
+               take the generic path)
 anything else  distance blocks (GEMM) times a one-hot matrix          distance blocks, cumulative sums per code run
 =============  =====================================================  ==========================
 
@@ -193,8 +196,31 @@ def _code_sums_generic(
     return out
 
 
+def _label_sums_cuda(
+    backend: Any,
+    offset: int,
+    X: Any,
+    labels: Any,
+    queries: np.ndarray,
+    query_index: np.ndarray,
+    k: int,
+    shift: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`distance_sums` for CuPy data, through the CUDA kernels of :mod:`._kernels_cuda`.
+
+    numba.cuda is imported here, on first use, so that importing scalecluster
+    never imports it.  Rows too wide to keep a query in registers, or of
+    another dtype than float32 or float64, take the generic path.
+    """
+    from . import _kernels_cuda
+
+    if not _kernels_cuda.fits(X.shape[1], X.dtype):
+        return _label_sums_generic(backend, offset, X, labels, queries, query_index, k, shift)
+    return _kernels_cuda.label_sums(backend, offset, X, labels, queries, query_index, k, shift)
+
+
 #: backend name -> implementation; other backends take the generic one.
-_LABEL_SUMS = {"numpy": _label_sums_cpu}
+_LABEL_SUMS = {"numpy": _label_sums_cpu, "cupy": _label_sums_cuda}
 
 
 def distance_sums(
@@ -231,7 +257,24 @@ def _code_sums_cpu(
     return _label_sums_cpu(backend, 0, np.asarray(ref_rows), ref_codes, queries, query_pos, n_codes, shift=shift)
 
 
-_CODE_SUMS = {"numpy": _code_sums_cpu}
+def _code_sums_cuda(
+    backend: Any,
+    ref_rows: Any,
+    ref_codes: np.ndarray,
+    queries: np.ndarray,
+    query_pos: np.ndarray,
+    n_codes: int,
+    shift: np.ndarray,
+) -> np.ndarray:
+    """:func:`code_sums` for CuPy data, through the CUDA kernels (imported on first use, as above)."""
+    from . import _kernels_cuda
+
+    if not _kernels_cuda.fits(ref_rows.shape[1], ref_rows.dtype):
+        return _code_sums_generic(backend, ref_rows, ref_codes, queries, query_pos, n_codes, shift)
+    return _kernels_cuda.code_sums(backend, ref_rows, ref_codes, queries, query_pos, n_codes, shift)
+
+
+_CODE_SUMS = {"numpy": _code_sums_cpu, "cupy": _code_sums_cuda}
 
 
 def code_sums(
