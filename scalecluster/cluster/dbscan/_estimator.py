@@ -89,8 +89,10 @@ class DBSCAN(ClusterMixin, BaseEstimator):
     negative weights, which lower a neighbour's count; they are refused here
     because they would rule out the early exits that keep the grid fast).
 
-    CuPy input is clustered on the host for now (copied to the CPU and back);
-    the result is the same.
+    CuPy input is clustered on its GPU by the grid's CUDA kernels
+    (:mod:`._grid_cuda`), with the same result; what the tree would take
+    (other metrics, more than 8 features, an ``eps`` too small for the
+    grid's keys) is copied to the host and back.
 
     On Dask, the space is cut along one feature into slabs of about equal
     rows, never thinner than their halo of width 2·eps (the feature whose
@@ -166,7 +168,8 @@ class DBSCAN(ClusterMixin, BaseEstimator):
             from ._dask import dask_dbscan
 
             make_tree = functools.partial(tree_for, metric=self.metric, p=self.p, leaf_size=self.leaf_size)
-            result = dask_dbscan(backend, X, weights, self._host_dbscan, make_tree, eps=float(self.eps))
+            slab = functools.partial(_SLABS.get(backend.name, _slab_on_the_host), self, backend.chunk)
+            result = dask_dbscan(backend, X, weights, slab, make_tree, eps=float(self.eps))
             self.labels_, self.core_sample_indices_ = result
             self.components_ = X[self.core_sample_indices_]
             return self
@@ -261,5 +264,38 @@ def _through_the_host(est: DBSCAN, backend: Any, X: Any, weights: Any, use_grid:
     return backend.from_host(labels), backend.from_host(np.flatnonzero(core))
 
 
+def _on_the_device(est: DBSCAN, backend: Any, X: Any, weights: Any, use_grid: bool | None) -> tuple[Any, Any]:
+    """CuPy data: the grid's CUDA kernels, on the device (:mod:`._grid_cuda`); the tree's cases through the host."""
+    from ._grid_cuda import cuda_grid_dbscan, grid_fits_on_device
+
+    if use_grid is False or not grid_fits_on_device(backend, X, est.eps):
+        # The tree, or keys that overflow: the host path chooses, logs or refuses as for NumPy.
+        return _through_the_host(est, backend, X, weights, use_grid)
+    labels, core = cuda_grid_dbscan(backend, X, weights, est.eps, float(est.min_samples))
+    return labels, backend.xp.flatnonzero(core)
+
+
+def _slab_on_the_host(est: DBSCAN, chunk: Any, X: np.ndarray, weights: np.ndarray | None) -> tuple:
+    """One Dask slab (host arrays): the grid's CPU kernels, or the tree."""
+    return est._host_dbscan(X, weights)
+
+
+def _slab_on_the_device(est: DBSCAN, chunk: Any, X: np.ndarray, weights: np.ndarray | None) -> tuple:
+    """One slab of a Dask array of CuPy chunks: its rows to the GPU, the grid's CUDA kernels, results back.
+
+    The slab merge runs on the host (see :mod:`._dask` for the cost); what the
+    tree takes stays on the host.
+    """
+    if est._use_grid(X.shape[1]) is False or not grid_fits(X, est.eps):
+        return est._host_dbscan(X, weights)  # it also logs or refuses as for in-memory data
+    from ._grid_cuda import cuda_grid_dbscan
+
+    w = None if weights is None else chunk.from_host(weights)
+    labels, core = cuda_grid_dbscan(chunk, chunk.from_host(X), w, est.eps, float(est.min_samples))
+    return chunk.to_host(labels), chunk.to_host(core)
+
+
 #: backend name -> how in-memory data is clustered (Dask goes to the slabs of :mod:`._dask`).
-_IN_MEMORY = {"numpy": _on_the_host}
+_IN_MEMORY = {"numpy": _on_the_host, "cupy": _on_the_device}
+#: Dask backend name -> how each slab (host rows) is clustered.
+_SLABS = {"dask[cupy]": _slab_on_the_device}

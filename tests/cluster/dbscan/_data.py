@@ -65,3 +65,14 @@ def dense_clumps(n: int, d: int, seed: int) -> np.ndarray:
     X = np.vstack(parts + [rng.uniform(-5, 5, size=(n // 20, d))])
     return np.round(X, 2) if seed % 3 == 0 else X  # exact duplicates too
 
+
+
+def border_between_two_clusters() -> tuple[np.ndarray, float, int]:
+    """``(X, eps, min_samples)``: point 0 is a border point within eps of core points
+    of two clusters.  The right-hand cluster comes first in input order (label 0)
+    but last in space (its cells sort after the left one's), so the border
+    point must take the smaller label, not the first cluster met."""
+    right = [[1.0, 0.0], [1.1, 0.0], [1.2, 0.0], [1.3, 0.0]]
+    left = [[-1.0, 0.0], [-1.1, 0.0], [-1.2, 0.0], [-1.3, 0.0]]
+    X = np.array([[0.0, 0.0]] + right + left + [[5.0, 5.0]])  # the last: noise
+    return X, 1.05, 4

@@ -7,7 +7,6 @@ import pytest
 import scipy.sparse as sp
 
 from scalecluster import DBSCAN
-
 from tests.conftest import to_backend
 
 X_OK = np.random.default_rng(0).normal(size=(50, 2))
