@@ -12,8 +12,10 @@ import hashlib
 import logging
 import os
 import platform
+import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,6 +35,13 @@ N_FEATURES = 16
 N_BLOBS = 16
 
 
+#: Seconds after which a GPU-only selection at the ``large`` profile (what a time-limited
+#: device run asks for: ``-k "cupy or gpu" --profile large``) starts no further row, so
+#: that pytest ends, and writes its JSON, before the run's limit.  ``--budget-s``
+#: (or ``SCALECLUSTER_BENCHMARK_BUDGET_S``) sets a budget for any run; 0 means none.
+GPU_BUDGET_S = 200.0
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--profile",
@@ -42,12 +51,109 @@ def pytest_addoption(parser):
         help="Benchmark sizes: 'fast' (smoke test, 30k rows), 'regular' (1M rows, the published numbers) "
         "or 'large' (10M rows, for a bigger machine).",
     )
+    parser.addoption(
+        "--budget-s",
+        dest="bench_budget_s",
+        type=float,
+        default=None,
+        help="Start no benchmark after this many seconds of the session (they skip); 0: no budget. Default: "
+        f"$SCALECLUSTER_BENCHMARK_BUDGET_S, else {GPU_BUDGET_S:.0f} s for a selection of GPU rows only at "
+        "--profile large, else none.",
+    )
+
+
+def json_path(option: Any) -> Path | None:
+    """The ``--benchmark-json`` target as a path, or None when there is none.
+
+    pytest-benchmark 5 hands the option over as a path; 4.0 and older open the
+    file themselves (``argparse.FileType``) and hand over the open file object,
+    whose directory therefore exists already: no path is returned for it.
+    """
+    if isinstance(option, (str, os.PathLike)):
+        return Path(option)
+    return None
 
 
 def pytest_configure(config):
-    path = config.getoption("benchmark_json", None)
+    path = json_path(config.getoption("benchmark_json", None))
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    _interrupt_on_sigterm(config)
+
+
+def _interrupt_on_sigterm(config) -> None:
+    """Turn SIGTERM (``timeout``'s signal) into KeyboardInterrupt while the session runs.
+
+    pytest then stops after the current row and still runs its session-finish
+    hooks, so pytest-benchmark writes the JSON of every row measured so far
+    instead of the process dying with nothing written.  Only when SIGTERM has
+    its default action, and only in the main thread.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum} (SIGTERM): stopping, the rows measured so far are kept")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    config._scalecluster_sigterm = True  # restored in pytest_unconfigure
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # before pytest-benchmark writes its JSON
+def pytest_sessionfinish(session, exitstatus):
+    """Drop a row that a stop interrupted before any of its rounds ended: pytest-benchmark cannot save it."""
+    bench_session = getattr(session.config, "_benchmarksession", None)
+    if bench_session is not None:
+        bench_session.benchmarks[:] = [
+            b for b in bench_session.benchmarks if getattr(getattr(b, "stats", None), "data", True)
+        ]
+    yield
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_scalecluster_sigterm", False):
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# ------------------------------------------------------------ run order and time budget
+_BUDGET: dict[str, Any] = {"seconds": None, "start": None, "skipped": []}
+
+
+def _is_gpu_row(item) -> bool:
+    return item.get_closest_marker("gpu") is not None or "cupy" in item.name
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m have deselected
+def pytest_collection_modifyitems(config, items):
+    """Rows of ``test_gpu.py`` first (a time-limited device run measures them first); fix the budget."""
+    items.sort(key=lambda item: not item.nodeid.split("::")[0].endswith("test_gpu.py"))  # stable sort
+    budget = config.getoption("bench_budget_s", None)
+    if budget is None and os.environ.get("SCALECLUSTER_BENCHMARK_BUDGET_S"):
+        budget = float(os.environ["SCALECLUSTER_BENCHMARK_BUDGET_S"])
+    if budget is None and config.getoption("bench_profile") == "large" and items and all(map(_is_gpu_row, items)):
+        budget = GPU_BUDGET_S
+    _BUDGET["seconds"] = budget if budget else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Skip a row, before its fixtures are built, once the session's time budget is spent."""
+    budget = _BUDGET["seconds"]
+    if budget is None:
+        return
+    if _BUDGET["start"] is None:  # this conftest was loaded after the session started
+        _BUDGET["start"] = time.monotonic()
+    elapsed = time.monotonic() - _BUDGET["start"]
+    if elapsed > budget:
+        _BUDGET["skipped"].append(item.nodeid)
+        pytest.skip(f"the session's time budget of {budget:.0f} s is spent ({elapsed:.0f} s); --budget-s 0 runs every row")
 
 
 def pytest_benchmark_generate_commit_info(config):
@@ -73,10 +179,16 @@ _FINGERPRINT_AT_START: list[str] = []
 
 
 def pytest_sessionstart(session):
+    _BUDGET["start"] = time.monotonic()
     _FINGERPRINT_AT_START.append(source_fingerprint())
 
 
 def pytest_terminal_summary(terminalreporter):
+    if _BUDGET["skipped"]:
+        terminalreporter.write_line(
+            f"time budget of {_BUDGET['seconds']:.0f} s spent: {len(_BUDGET['skipped'])} rows not run, "
+            f"from {_BUDGET['skipped'][0]}", yellow=True,
+        )
     if _FINGERPRINT_AT_START and source_fingerprint() != _FINGERPRINT_AT_START[0]:
         terminalreporter.write_line(
             "WARNING: scalecluster's sources changed during the run; these numbers mix versions.", red=True

@@ -5,8 +5,10 @@ Usage (from the repository root)::
     python -m benchmarks.report benchmarks/results/regular.json            # tables to stdout, charts next to it
     python -m benchmarks.report fast.json regular.json large.json --charts DIR --out tables.md
 
-Every benchmark file of the suite is understood: KMeans (GEMM, NumPy Lloyd,
-CuPy Lloyd, Dask, peak memory), MiniBatchKMeans, the sampled silhouette, the
+Every benchmark file of the suite is understood: the GPU rows (the device's
+yardsticks, Lloyd against its roofline, plain CuPy and cuML, DBSCAN and the
+exact silhouette on CuPy against NumPy), KMeans (GEMM, NumPy Lloyd, CuPy
+Lloyd, Dask, peak memory), MiniBatchKMeans, the sampled silhouette, the
 Davies–Bouldin / Calinski–Harabasz indices and DBSCAN; sections without rows
 are left out.  Each table gives the ratio of every row's time to the peer's
 measured in the same run (scikit-learn, or dask-ml on Dask).  Several files
@@ -260,6 +262,85 @@ def dbscan_tables(data: dict) -> str:
     return "\n\n".join(parts)
 
 
+# --------------------------------------------------------------------- GPU
+def _pct(value) -> str:
+    return DASH if value is None else f"{100 * value:.1f} %"
+
+
+def gpu_tables(data: dict) -> str:
+    """``test_gpu.py``: the device, its yardsticks, and each row against its floor and its peers."""
+    yard = _rows(data, "test_gpu_yardsticks")
+    lloyd = _rows(data, "test_gpu_lloyd")
+    versus = _rows(data, "test_gpu_lloyd_vs_numpy")
+    dbscan = _rows(data, "test_gpu_dbscan")
+    silhouette = _rows(data, "test_gpu_silhouette")
+    rows = yard + lloyd + versus + dbscan + silhouette
+    if not rows:
+        return ""
+    parts = []
+    device = next((r["device"] for r in rows if r.get("device")), "unknown GPU")
+    if yard:
+        y = yard[0]
+        parts.append(
+            f"**Device:** {device}, {_f(y.get('device_memory_gib'), '.0f')} GiB, CuPy {y.get('cupy_version', DASH)}, "
+            f"CUDA runtime {y.get('cuda_runtime_version', DASH)} (TF32 for float32 matmul: "
+            f"{'on' if str(y.get('cupy_tf32')) == '1' else 'off'}).\n\n"
+            f"**Yardsticks (same run):** float32 GEMM {y['gemm_n']}×{y['gemm_n']}: **{y['gemm_tflops']:.1f} TFLOP/s**; "
+            f"device-to-device copy of {y['copy_bytes'] / 2**30:.2f} GiB: **{y['copy_gbps']:.0f} GB/s** (read + write). "
+            "Floor = max(flops / GEMM rate, bytes read / copy rate); × floor = time / floor."
+        )
+    else:
+        r = next((r for r in rows if r.get("gemm_tflops_measured")), {})
+        parts.append(f"**Device:** {device}. **Yardsticks (same run):** float32 GEMM "
+                     f"{_f(r.get('gemm_tflops_measured'), '.1f')} TFLOP/s, copy {_f(r.get('copy_gbps_measured'), '.0f')} GB/s.")  # fmt: skip
+    for k in sorted({r["k"] for r in lloyd}):
+        group = [r for r in lloyd if r["k"] == k]
+        lines = [[
+            r["impl"], r["n_samples"], r["n_iter"], f"{r['ms_per_iter']:.2f}", _f(r.get("tflops"), ".2f"),
+            _pct(r.get("fraction_of_gemm")), _f(r.get("gbps"), ".0f"), _pct(r.get("fraction_of_bandwidth")),
+            _f(r.get("floor_ms"), ".3f"), _f(r.get("times_floor"), ".1f"),
+            DASH if r["impl"] == "plain-cupy" else _ratio(r, "s_per_iter", "plain-cupy"),
+            _ratio(r, "s_per_iter", "cuml"), f"{r['inertia_f64']:.7g}",
+            DASH if r["impl"] == "plain-cupy" else _f(r.get("inertia_rel_diff_vs_plain-cupy"), "+.1e"),
+        ] for r in group]  # fmt: skip
+        parts.append(f"**KMeans Lloyd, k = {k}** (per iteration, same centres and iterations)\n\n" + _table(
+            ["impl", "n", "n_iter", "ms / iter", "TFLOP/s", "of GEMM", "GB/s", "of copy", "floor ms", "× floor",
+             "time / plain CuPy", "time / cuML", "inertia (f64)", "rel. diff vs plain"], lines))
+    if versus:
+        lines = [[
+            r["n_samples"], r["k"], f"{r['ms_per_iter']:.2f}", f"{r['ms_per_iter_numpy']:.2f}",
+            f"{r['ratio_s_per_iter_vs_numpy']:.3f}", f"{r['speedup_vs_numpy']:.1f}", _f(r.get("times_floor"), ".1f"),
+            _f(r.get("inertia_rel_diff_vs_numpy"), "+.1e"),
+        ] for r in versus]  # fmt: skip
+        parts.append("**KMeans Lloyd: scalecluster on CuPy vs on NumPy (this machine's CPUs)**\n\n" + _table(
+            ["n", "k", "CuPy ms / iter", "NumPy ms / iter", "CuPy / NumPy", "speed-up", "× floor (CuPy)",
+             "inertia rel. diff"], lines))
+    if dbscan:
+        lines = [[
+            r["n"], r["d"], f"{r['eps']:.4g}", f"{r['seconds']:.3f}", f"{r['seconds_numpy']:.3f}",
+            f"{r['ratio_seconds_vs_numpy']:.3f}", f"{r['speedup_vs_numpy']:.1f}", _f(r.get("labels_equal_numpy")),
+            r["n_clusters"], r["n_noise"], _f(r.get("gpu_pool_peak_mib"), ".0f"), _f(r.get("on_device")),
+        ] for r in dbscan]  # fmt: skip
+        parts.append(f"**DBSCAN** (min_samples = {dbscan[0]['min_samples']}, ~40 neighbours per point; "
+                     "time to NumPy labels)\n\n" + _table(
+            ["n", "d", "eps", "CuPy s", "NumPy s", "CuPy / NumPy", "speed-up", "labels equal", "clusters", "noise",
+             "GPU pool peak MiB (≤)", "on the device"], lines))  # fmt: skip
+    if silhouette:
+        lines = [[
+            r["n_samples"], r["n_labels"], f"{r['seconds']:.3f}", f"{r['seconds_plain']:.3f}",
+            f"{r['ratio_seconds_vs_plain-cupy']:.3f}", f"{r['floor_ms']:.1f}", f"{r['times_floor']:.1f}",
+            f"{r['times_floor_plain']:.1f}", _f(r.get("tflops"), ".2f"), r["numpy_n_samples"],
+            f"{r['seconds_numpy']:.2f}", f"{r['seconds_cupy_at_numpy_n']:.3f}", f"{r['speedup_vs_numpy']:.1f}",
+            _f(r.get("max_abs_diff_vs_plain"), ".1e"), _f(r.get("max_abs_diff_vs_numpy"), ".1e"),
+        ] for r in silhouette]  # fmt: skip
+        parts.append("**Exact silhouette** (floor: n² d FMAs at the GEMM rate; NumPy on its n rows, the first of the "
+                     "data)\n\n" + _table(
+            ["n", "labels", "CuPy s", "plain CuPy s", "CuPy / plain", "floor ms", "× floor", "× floor (plain)",
+             "TFLOP/s", "NumPy n", "NumPy s", "CuPy s at NumPy n", "speed-up", "max abs. diff vs plain",
+             "vs NumPy"], lines))  # fmt: skip
+    return "\n\n".join(parts)
+
+
 SECTIONS = [
     ("KMeans: NumPy (and CuPy) Lloyd", numpy_tables),
     ("KMeans: Dask", dask_tables),
@@ -268,6 +349,7 @@ SECTIONS = [
     ("Sampled silhouette", silhouette_table),
     ("Davies–Bouldin and Calinski–Harabasz", indices_table),
     ("DBSCAN", dbscan_tables),
+    ("GPU: against the device's yardsticks and plain CuPy", gpu_tables),
 ]
 
 

@@ -50,6 +50,11 @@ BACKENDS = ["dask", "cupy", "dask-cupy"]
 #: Peers too slow to repeat at every size on 2 cores (scikit-learn-intelex's DBSCAN
 #: took 7x scikit-learn's time at 60k 2-D points here): largest n they are run at.
 MAX_N = {"sklearnex": 300_000}
+#: Largest n at which the GPU backends' rows compute scikit-learn's labels themselves (at
+#: 10M that takes minutes and several GiB): beyond, they run only when ``test_dbscan_fit``
+#: has measured scikit-learn in this run.  ``test_gpu.py::test_gpu_dbscan`` compares CuPy
+#: with NumPy at 10M without scikit-learn.
+GPU_REFERENCE_MAX_N = 1_000_000
 
 
 @lru_cache(maxsize=8)
@@ -220,6 +225,11 @@ def test_dbscan_backend(benchmark, request, backend, d, n, profile, scoreboard):
 
     if n not in SIZES[profile["name"]].get(d, []):
         pytest.skip(f"not in the {profile['name']} profile")
+    if "cupy" in backend:
+        require_cupy()
+        if n > GPU_REFERENCE_MAX_N and ("dbscan", d, n, "sklearn") not in scoreboard:
+            pytest.skip(f"scikit-learn's labels at n={n:,} were not measured in this run (test_dbscan_fit); "
+                        "test_gpu_dbscan compares CuPy with NumPy at this size")  # fmt: skip
     X, eps = blobs_with_noise(n, d)
     Xb = on_backend(backend, X, request)
 
