@@ -101,27 +101,8 @@ def sync_of(xp: Any) -> Callable[[], None]:
 
 
 def timed(fn: Callable[[], Any], rounds: int, sync: Callable[[], None], benchmark: Any = None) -> tuple[float, Any]:
-    """Median wall time of ``fn`` over ``rounds`` calls, the device synchronised before and after each.
-
-    With ``benchmark``, the calls go through ``benchmark.pedantic`` (one per
-    round) so they appear in pytest-benchmark's report; one such call per row.
-    """
-    times: list[float] = []
-    last: list[Any] = [None]
-
-    def target() -> None:
-        sync()
-        start = time.perf_counter()
-        last[0] = fn()
-        sync()
-        times.append(time.perf_counter() - start)
-
-    if benchmark is None:
-        for _ in range(rounds):
-            target()
-    else:
-        benchmark.pedantic(target, rounds=rounds, iterations=1)
-    return float(np.median(times)), last[0]
+    """Median wall time of ``fn`` over ``rounds`` calls, the device synchronised before and after each."""
+    return measure(fn, rounds, benchmark, sync=sync)
 
 
 def free_pool(xp: Any) -> None:

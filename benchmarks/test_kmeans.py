@@ -59,18 +59,25 @@ def inertia64(X: np.ndarray, centers: Any, block: int = 65_536) -> float:
     return total
 
 
-def measure(fn: Callable[[], Any], rounds: int, benchmark: Any = None) -> tuple[float, Any]:
+def measure(
+    fn: Callable[[], Any], rounds: int, benchmark: Any = None, sync: Callable[[], None] | None = None
+) -> tuple[float, Any]:
     """Median wall time of ``fn`` over ``rounds`` calls, and its last result.
 
     With ``benchmark``, the calls go through ``benchmark.pedantic`` (one
-    iteration per round) so they appear in pytest-benchmark's report.
+    iteration per round) so they appear in pytest-benchmark's report.  With
+    ``sync`` (a GPU's synchronise), it is called before and after each call,
+    so that the time covers the device's work and nothing queued before.
     """
     times: list[float] = []
     last: list[Any] = [None]
+    sync = sync or (lambda: None)
 
     def target() -> None:
+        sync()
         start = time.perf_counter()
         last[0] = fn()
+        sync()
         times.append(time.perf_counter() - start)
 
     if benchmark is None:

@@ -109,3 +109,12 @@ def _synchronous_dask():
 
     with dask.config.set(scheduler="threads"):
         yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """On a GPU the kernel-parity tests (``cudasim``) run on the device: ``-m gpu`` selects them too."""
+    if not GPU:
+        return
+    for item in items:
+        if item.get_closest_marker("cudasim") is not None:
+            item.add_marker(pytest.mark.gpu)
