@@ -14,7 +14,7 @@ Layout of the work
 * The centres go through shared memory in tiles of ``tile_k`` rows of
   ``-2 (c - s)`` and ``||c - s||²`` (the centred expansion of
   :mod:`scalecluster._common.centred`, in the data's dtype, as on the CPU).
-  When all centres fit in one tile (k ≤ 256 for 16 float32 features) they are
+  When all centres fit in one tile (k ≤ 240 for 16 float32 features) they are
   loaded once per block; beyond, the tiles stream through shared memory and
   every thread keeps the running best of its ``RUN`` rows in registers, so
   k = 1024 and beyond is the same loop with more tiles, not a cliff.
@@ -59,7 +59,9 @@ RUN = 8
 #: Shared memory for one tile of centres (``-2 (c - s)ᵀ`` and norms).
 TILE_BYTES = 16 * 1024
 #: Shared memory for a block's partial sums; larger ``k (d + 1)`` uses global partials.
-SHARED_SUMS_BYTES = 32 * 1024
+#: With the centre tile (16 KiB) and the reductions (2 KiB), a block stays under the
+#: 48 KiB a kernel may use without opting in to more.
+SHARED_SUMS_BYTES = 24 * 1024
 
 
 def tile_rows(d: int, itemsize: int) -> int:

@@ -209,3 +209,16 @@ def test_kernels_agree_for_every_feature_count(d):
     a, b = KERNELS.accumulate(X, w, centers), generic.accumulate(X, w, centers)
     np.testing.assert_allclose(a.sums, b.sums, rtol=1e-9, atol=1e-9)
     assert a.inertia == pytest.approx(b.inertia, rel=1e-9)
+
+
+@needs_cuda_kernels
+@pytest.mark.parametrize("itemsize", [4, 8])
+def test_cuda_blocks_fit_the_default_shared_memory(itemsize):
+    """Centre tile + reductions + partial sums stay under the 48 KiB a kernel gets without opting in."""
+    from scalecluster.cluster.kmeans import _kernels_cuda as kernels
+
+    for d in (1, 2, 3, 8, 16, 33, 64, 200):
+        for k in (1, 8, 64, 100, 256, 1024):
+            tile = kernels.tile_rows(d, itemsize) * (d + 1) * itemsize
+            dynamic = k * (d + 1) * 8 if kernels.sums_in_shared(k, d) else 0
+            assert tile + 2 * kernels.THREADS * 8 + dynamic <= 48 * 1024, (d, k)
