@@ -222,3 +222,14 @@ def test_cuda_blocks_fit_the_default_shared_memory(itemsize):
             tile = kernels.tile_rows(d, itemsize) * (d + 1) * itemsize
             dynamic = k * (d + 1) * 8 if kernels.sums_in_shared(k, d) else 0
             assert tile + 2 * kernels.THREADS * 8 + dynamic <= 48 * 1024, (d, k)
+
+
+def test_sums_are_the_same_bits_on_every_run(ops):
+    """No atomics in the CUDA sums (and none elsewhere): a sweep is reproducible to the last bit."""
+    ops, rows = ops
+    X, w, centers = _data(min(rows, 500), d=5, k=12, dtype=np.float32, seed=4)
+    Xd, wd = _on(ops, X, w)
+    first, again = ops.accumulate(Xd, wd, centers), ops.accumulate(Xd, wd, centers)
+    np.testing.assert_array_equal(first.sums, again.sums)
+    np.testing.assert_array_equal(first.weight_sums, again.weight_sums)
+    assert first.inertia == again.inertia
