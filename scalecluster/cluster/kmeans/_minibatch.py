@@ -19,13 +19,14 @@ see ``_CHUNKS_MIXED``, because sorted data makes one-chunk batches biased.)  ``p
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..._param_validation import ARRAY_LIKE, BOOLEAN, NONE, RANDOM_STATE, Interval, Options, validate_params
+from ..._param_validation import ARRAY_LIKE, BOOLEAN, CALLABLE, NONE, RANDOM_STATE, Interval, Options, validate_params
 from ..._validation import check_sample_weight, check_X
 from ...backends import Backend, get_backend
 from ._estimator import KMeans
@@ -38,13 +39,17 @@ class MiniBatchKMeans(KMeans):
     Parameters
     ----------
     n_clusters : int, default=8
-    init : {"k-means||", "k-means++", "random"} or array of shape (n_clusters, n_features), default="k-means||"
-        Seeding, run on ``init_size`` rows drawn at random.
+    init : {"k-means||", "k-means++", "random"}, callable or array of shape (n_clusters, n_features), default="k-means||"
+        Seeding, run on ``init_size`` rows drawn at random (a callable gets
+        those rows, in memory, as in scikit-learn; see :class:`KMeans`).
     max_iter : int, default=100
         Epochs: passes over the data (the number of steps is
         ``max_iter * n_samples // batch_size``).
     batch_size : int, default=1024
-    verbose : int, default=0
+    verbose : int or bool, default=0
+        Print scikit-learn's messages: each seeding and its held-out inertia,
+        every step's batch inertia and its smoothed average, reassignments,
+        and why the fit stopped.
     compute_labels : bool, default=True
         Compute ``labels_`` and ``inertia_`` on the whole data at the end.
     random_state : int, RandomState instance or None, default=None
@@ -54,9 +59,13 @@ class MiniBatchKMeans(KMeans):
     max_no_improvement : int or None, default=10
         Stop after this many steps without improvement of the smoothed inertia.
     init_size : int, default=None
-        Rows the seeding sees (``3 * batch_size`` by default, at least ``3 * n_clusters``).
+        Rows the seeding sees: ``3 * batch_size`` by default, or
+        ``3 * n_clusters`` when that is fewer than ``n_clusters`` (as in
+        scikit-learn). A value below ``n_clusters`` warns (``RuntimeWarning``)
+        and is replaced by ``3 * n_clusters``; never more than the rows of ``X``.
     n_init : "auto" or int, default="auto"
-        Seedings tried (1, or 3 for ``"random"``); the best on a held-out sample wins.
+        Seedings tried (1, or 3 for ``"random"`` and a callable); the best on
+        a held-out sample wins.
     reassignment_ratio : float, default=0.01
         Centres whose count falls below this fraction of the largest are moved
         onto random rows.
@@ -88,10 +97,11 @@ class MiniBatchKMeans(KMeans):
         "max_no_improvement": [Interval(Integral, 0, None, closed="left"), NONE],
         "init_size": [Interval(Integral, 1, None, closed="left"), NONE],
         "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
-        "init": [Options("k-means||", "k-means++", "random"), ARRAY_LIKE],
+        "init": [Options("k-means||", "k-means++", "random"), CALLABLE, ARRAY_LIKE],
         "random_state": [RANDOM_STATE],
     }
     _parameter_constraints.pop("algorithm")
+    _parameter_constraints.pop("copy_x")
     _parameter_constraints.pop("persist")  # batches are streamed: nothing is persisted
 
     def __init__(
@@ -128,15 +138,29 @@ class MiniBatchKMeans(KMeans):
         self.init_max_iter = init_max_iter
 
     # ------------------------------------------------------------ helpers
-    def _sizes(self, n_samples: int) -> tuple[int, int]:
-        batch = min(self.batch_size, n_samples)
-        init_size = self.init_size if self.init_size is not None else max(3 * batch, 3 * self.n_clusters)
-        return batch, min(max(init_size, self.n_clusters), n_samples)
+    #: ``n_init="auto"`` for ``"random"`` and a callable ``init`` (scikit-learn's: 3 for MiniBatchKMeans).
+    _default_n_init = 3
 
-    def _resolved_n_init(self, explicit: np.ndarray | None) -> int:
-        if explicit is None and self.n_init == "auto":
-            return 3 if self.init == "random" else 1
-        return super()._resolved_n_init(explicit)
+    def _sizes(self, n_samples: int) -> tuple[int, int]:
+        """Batch size and init size for ``n_samples`` rows, as scikit-learn resolves them."""
+        batch = min(self.batch_size, n_samples)
+        init_size = self.init_size
+        if init_size is None:
+            init_size = 3 * batch
+            if init_size < self.n_clusters:
+                init_size = 3 * self.n_clusters
+        elif init_size < self.n_clusters:
+            init_size = 3 * self.n_clusters
+        return batch, min(init_size, n_samples)
+
+    def _warn_init_size(self) -> None:
+        if self.init_size is not None and self.init_size < self.n_clusters:
+            warnings.warn(
+                f"init_size={self.init_size} should be larger than n_clusters={self.n_clusters}. "
+                "Setting it to min(3*n_clusters, n_samples)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _start(self, backend: Backend, X: Any, weights: Any, rng: np.random.RandomState) -> np.ndarray:
         """Seed on ``init_size`` random rows; keep the seeding with the best held-out inertia."""
@@ -146,9 +170,14 @@ class MiniBatchKMeans(KMeans):
         validation = rng.randint(0, n, init_size)
         X_valid, w_valid = _rows(backend, X, validation), _rows(backend, weights, validation)
         best, best_inertia = None, None
-        for _ in range(self._resolved_n_init(explicit)):
+        n_init = self._n_init = self._resolved_n_init(explicit)
+        for i in range(n_init):
+            if self.verbose:
+                print(f"Init {i + 1}/{n_init} with method {self.init}")
             centers = self._seed_on_sample(backend, X, weights, rng, explicit)
             inertia = kmeans_ops(get_backend(X_valid)).accumulate(X_valid, w_valid, centers).inertia
+            if self.verbose:
+                print(f"Inertia for init {i + 1}/{n_init}: {inertia}")
             if best_inertia is None or inertia < best_inertia:
                 best, best_inertia = centers, inertia
         return np.asarray(best, dtype=np.float64)
@@ -164,7 +193,9 @@ class MiniBatchKMeans(KMeans):
         elif backend.lazy:  # a few Dask rows: seeded in memory, and checked on the way
             every = np.arange(n)
             X, weights = _rows(backend, X, every), _rows(backend, weights, every)
-        return np.asarray(self._seed(kmeans_ops(get_backend(X)), X, weights, rng, explicit)[0], dtype=np.float64)
+        # k-means|| sizes its recluster trials by the rows the centres are for: all n.
+        centers = self._seed(kmeans_ops(get_backend(X)), X, weights, rng, explicit, data_rows=n)[0]
+        return np.asarray(centers, dtype=np.float64)
 
     def _step(self, ops: KMeansOps, X: Any, weights: Any, rng: np.random.RandomState, batch: int) -> float:
         """One mini-batch step on ``X`` (in memory); returns the batch inertia before the move."""
@@ -195,13 +226,22 @@ class MiniBatchKMeans(KMeans):
         n_moves = int(to_reassign.sum())
         if n_moves:
             rows = rng.choice(X.shape[0], replace=False, size=n_moves)
+            if self.verbose:
+                print(f"[MiniBatchKMeans] Reassigning {n_moves} cluster centers.")
             self._centers64[to_reassign] = ops.take_rows(X, rows)
             counts[to_reassign] = np.min(counts[~to_reassign])
 
-    def _converged(self, step: int, n_samples: int, batch: int, shift: float, batch_inertia: float) -> bool:
-        """scikit-learn's early stopping: centre change, or no gain in the smoothed inertia."""
+    def _converged(
+        self, step: int, n_steps: int, n_samples: int, batch: int, shift: float, batch_inertia: float, may_stop: bool = True
+    ) -> bool:
+        """scikit-learn's early stopping: centre change, or no gain in the smoothed inertia (and its messages).
+
+        ``may_stop=False`` keeps the running averages up to date without stopping.
+        """
         batch_inertia /= batch
-        if step == 0:
+        if step == 0:  # the first batch's inertia is the seeding's
+            if self.verbose:
+                print(f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertia}")
             return False
         if self._ewa_inertia is None:
             self._ewa_inertia = batch_inertia
@@ -209,15 +249,24 @@ class MiniBatchKMeans(KMeans):
             alpha = min(batch * 2.0 / (n_samples + 1), 1.0)
             self._ewa_inertia = self._ewa_inertia * (1 - alpha) + batch_inertia * alpha
         if self.verbose:
-            print(f"Minibatch step {step + 1}: mean batch inertia {batch_inertia:.6g}, ewa {self._ewa_inertia:.6g}")
-        if self._tol > 0.0 and shift <= self._tol:
+            print(
+                f"Minibatch step {step + 1}/{n_steps}: mean batch inertia: {batch_inertia}, "
+                f"ewa inertia: {self._ewa_inertia}"
+            )
+        if self._tol > 0.0 and shift <= self._tol and may_stop:
+            if self.verbose:
+                print(f"Converged (small centers change) at step {step + 1}/{n_steps}")
             return True
         if self._ewa_inertia_min is None or self._ewa_inertia < self._ewa_inertia_min:
             self._no_improvement = 0
             self._ewa_inertia_min = self._ewa_inertia
         else:
             self._no_improvement += 1
-        return self.max_no_improvement is not None and self._no_improvement >= self.max_no_improvement
+        if may_stop and self.max_no_improvement is not None and self._no_improvement >= self.max_no_improvement:
+            if self.verbose:
+                print(f"Converged (lack of improvement in inertia) at step {step + 1}/{n_steps}")
+            return True
+        return False
 
     def _reset_state(self, centers: np.ndarray) -> None:
         self._centers64 = centers.copy()
@@ -248,6 +297,7 @@ class MiniBatchKMeans(KMeans):
             raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
         weights = check_sample_weight(backend, X, sample_weight)
         self._explicit_init(X.shape[1])  # a wrong init shape fails before any work
+        self._warn_init_size()
         # On Dask nothing is persisted: chunks are streamed, and each is
         # checked for NaN/inf when it arrives.
         X, weights, summary = backend.describe(X, weights, need_variance=self.tol > 0, persist=False)
@@ -256,7 +306,8 @@ class MiniBatchKMeans(KMeans):
         self._tol = self.tol * summary.mean_variance if self.tol > 0 else 0.0
         rng = self._random_state = check_random_state(self.random_state)  # partial_fit may continue
         self._reset_state(self._start(backend, X, weights, rng))
-        batch, _ = self._sizes(n)
+        batch, self._init_size = self._sizes(n)
+        self._batch_size = batch
         n_steps = (self.max_iter * n) // batch
         ops = kmeans_ops(backend)
         if backend.lazy:
@@ -283,14 +334,18 @@ class MiniBatchKMeans(KMeans):
             before = self._centers64.copy()
             inertia = self._step(ops, X[backend.from_host(index)], unit, rng, batch)
             shift = float(((self._centers64 - before) ** 2).sum()) if self._tol > 0 else 0.0
-            if self._converged(i, X.shape[0], batch, shift, inertia):
+            if self._converged(i, n_steps, X.shape[0], batch, shift, inertia):
                 return i + 1
         return n_steps
 
     def _stream_epochs(self, ops: KMeansOps, X: Any, weights: Any, batch: int, n_steps: int, rng: Any) -> int:
         chunk_backend = ops.backend.chunk
         chunk_ops = kmeans_ops(chunk_backend)
-        x_parts, w_parts = X.to_delayed().ravel(), weights.to_delayed().ravel()
+        # Empty chunks (e.g. a filtered DataFrame's empty partitions) hold no
+        # batch: they are left out, never computed.
+        sizes = X.chunks[0]
+        x_parts = [p for p, size in zip(X.to_delayed().ravel(), sizes) if size]
+        w_parts = [p for p, size in zip(weights.to_delayed().ravel(), sizes) if size]
         step, epoch = 0, 0
         while step < n_steps:
             epoch += 1
@@ -313,7 +368,7 @@ class MiniBatchKMeans(KMeans):
                     shift = float(((self._centers64 - before) ** 2).sum()) if self._tol > 0 else 0.0
                     # Chunks are often sorted (by time, by key): no early stop
                     # before every chunk has been seen once.
-                    if self._converged(step, X.shape[0], size, shift, inertia) and epoch > 1:
+                    if self._converged(step, n_steps, X.shape[0], size, shift, inertia, may_stop=epoch > 1):
                         return step + 1
                     step += 1
                     if step >= n_steps:
@@ -327,7 +382,9 @@ class MiniBatchKMeans(KMeans):
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "MiniBatchKMeans":
         """One mini-batch step on ``X`` (a NumPy/CuPy batch, or one Dask chunk, brought in memory).
 
-        The first call seeds the centres on ``X``.
+        The first call seeds the centres on ``X``.  An empty Dask chunk (say,
+        a filtered partition) is no step: the call returns at once.  An
+        empty in-memory batch is an error, as in scikit-learn.
 
         Returns
         -------
@@ -336,6 +393,15 @@ class MiniBatchKMeans(KMeans):
         first = not hasattr(self, "_counts")
         if first:
             validate_params(self._parameter_constraints, self.get_params(deep=False), type(self).__name__)
+            self._warn_init_size()
+        if _empty_dask_chunk(X):
+            # An empty partition of a stream: no rows, no step (in-memory input
+            # without rows is an error, as in scikit-learn).
+            if not first and X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+                )
+            return self
         backend, X = check_X(self, X, reset=first)
         weights = check_sample_weight(backend, X, sample_weight)
         if backend.lazy:  # a chunk (or a few): bring it into memory
@@ -364,6 +430,16 @@ class MiniBatchKMeans(KMeans):
 #: (by time, by key), so one chunk alone makes unrepresentative batches; mixing
 #: a few keeps the driver's memory at a few chunks.
 _CHUNKS_MIXED = 4
+
+
+def _empty_dask_chunk(X: Any) -> bool:
+    """Whether ``X`` is a Dask array with no rows (an empty chunk of a stream)."""
+    from ...backends import backend_name_of
+
+    name = backend_name_of(X)
+    if name is None or not name.startswith("dask") or not hasattr(X, "chunks") or hasattr(X, "columns"):
+        return False
+    return X.ndim == 2 and not np.isnan(X.shape[0]) and X.shape[0] == 0
 
 
 def _rows(backend: Backend, a: Any, index: np.ndarray) -> Any:

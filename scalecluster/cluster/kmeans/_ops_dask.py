@@ -10,6 +10,12 @@ worker instead (:mod:`._dask_sweepers`).
 
 Per-row state of the seedings (distance to the nearest centre) stays on the
 workers: it is kept as one persisted task result per block.
+
+Empty blocks (a Dask array with a zero-row chunk, a DataFrame with an empty
+partition) are left out of every reduction, draw and per-row state here: they
+hold no row, so no task is built for them.  Only the outputs with one value
+per row (``labels``, ``distances``) keep them, so that the output's chunks
+stay aligned with ``X``'s.
 """
 
 from __future__ import annotations
@@ -44,20 +50,28 @@ def accumulate_blocks(
     """The sums of several in-memory blocks, added in block order (one task, or one actor call).
 
     ``check``: for data not checked by a fit (``score``), NaN/inf and range checks on each block.
+    Empty blocks add nothing (a worker may hold only empty ones: its sums are zeros).
     """
-    return Accumulated.total(
-        [
-            single_threaded(ops.accumulate, _checked(ops, X, centers) if check else X, w, centers, want_inertia)
-            for X, w in zip(Xs, ws)
-        ]
-    )
+    parts = [
+        single_threaded(ops.accumulate, _checked(ops, X, centers) if check else X, w, centers, want_inertia)
+        for X, w in zip(Xs, ws)
+        if X.shape[0]
+    ]
+    if not parts:
+        k, d = centers.shape
+        return Accumulated(np.zeros((k, d)), np.zeros(k), 0.0)
+    return Accumulated.total(parts)
 
 
 def _labels_chunk(X: Any, centers: np.ndarray, ops: KMeansOps) -> Any:
+    if X.shape[0] == 0:  # an empty chunk: no kernel launch
+        return ops.backend.xp.empty(0, dtype=np.int32)
     return single_threaded(ops.labels, _checked(ops, X, centers), centers)
 
 
 def _distances_chunk(X: Any, centers: np.ndarray, ops: KMeansOps) -> Any:
+    if X.shape[0] == 0:
+        return ops.backend.xp.empty((0, centers.shape[0]), dtype=X.dtype)
     return single_threaded(ops.distances, _checked(ops, X, centers), centers)
 
 
@@ -79,7 +93,11 @@ def _chunk_sample(ops: KMeansOps, w: Any, state: Any, targets: np.ndarray) -> np
     values = w if state is None else w * state[0]
     cumulative = xp.cumsum(values)
     picks = ops.backend.to_host(xp.searchsorted(cumulative, xp.asarray(targets), side="right"))
-    return np.minimum(picks, len(values) - 1)
+    over = picks >= len(values)
+    if over.any():  # a target rounded up to the total: the last row with any mass
+        positive = xp.nonzero(values > 0)[0]
+        picks[over] = int(positive[-1]) if positive.size else len(values) - 1
+    return picks
 
 
 def _chunk_bernoulli(
@@ -96,12 +114,26 @@ def _chunk_farthest(ops: KMeansOps, X: Any, w: Any, centers: np.ndarray, m: int)
     return single_threaded(ops.farthest, X, w, centers, m)
 
 
+def _nonempty(blocks: list[Block]) -> list[Block]:
+    """The blocks that hold rows (see the module docstring)."""
+    return [b for b in blocks if b.stop > b.start]
+
+
 class DaskOps(KMeansOps):
     """KMeans over a Dask array, block by block, with the chunks' own operations."""
 
     def __init__(self, backend: Backend) -> None:
         super().__init__(backend)
         self.chunk = kmeans_ops(backend.chunk)
+
+    def _blocks(self, X: Any, weights: Any) -> list[Block]:
+        """The non-empty row blocks of ``X`` and its weights."""
+        return _nonempty(self.backend.blocks(X, weights))
+
+    def _groups(self, X: Any, weights: Any) -> list[list[Block]]:
+        """:meth:`~scalecluster.backends.dask_backend.DaskBackend.block_groups` without empty blocks or groups."""
+        groups = [_nonempty(g) for g in self.backend.block_groups(X, weights)]
+        return [g for g in groups if g]
 
     # --- Lloyd ---------------------------------------------------------------
     @contextmanager
@@ -113,8 +145,11 @@ class DaskOps(KMeansOps):
         """
         client = active_distributed_client()
         by_worker = None if client is None else self.backend.blocks_by_worker(client, X, weights)
+        if by_worker is not None:
+            by_worker = {w: _nonempty(blocks) for w, blocks in by_worker.items()}
+            by_worker = {w: blocks for w, blocks in by_worker.items() if blocks}  # no actor for empty blocks only
         # Where the blocks live is asked once, not on every fallback sweep.
-        groups = [[b] for b in self.backend.blocks(X, weights)] if by_worker is None else list(by_worker.values())
+        groups = [[b] for b in self._blocks(X, weights)] if by_worker is None else list(by_worker.values())
         pool = None
         if by_worker is not None:
             from ._dask_sweepers import SweeperPool
@@ -144,7 +179,7 @@ class DaskOps(KMeansOps):
 
     def accumulate(self, X: Any, weights: Any, centers: np.ndarray, want_inertia: bool = True) -> Accumulated:
         """One sweep of data that may not have been checked (``score``): each block is checked in its task."""
-        return self._accumulate_groups(self.backend.block_groups(X, weights), centers, want_inertia, check=True)
+        return self._accumulate_groups(self._groups(X, weights), centers, want_inertia, check=True)
 
     def _accumulate_groups(
         self, groups: list[list[Block]], centers: np.ndarray, want_inertia: bool, check: bool = False
@@ -158,7 +193,7 @@ class DaskOps(KMeansOps):
 
     def assign(self, X: Any, weights: Any, centers: np.ndarray) -> tuple[Any, Accumulated]:
         # The labels stay lazy; the sums take one pass (of data the fit has checked).
-        return self.labels(X, centers), self._accumulate_groups(self.backend.block_groups(X, weights), centers, True)
+        return self.labels(X, centers), self._accumulate_groups(self._groups(X, weights), centers, True)
 
     def labels(self, X: Any, centers: np.ndarray) -> Any:
         meta = self.backend.xp.empty((0,), dtype=np.int32)
@@ -171,7 +206,7 @@ class DaskOps(KMeansOps):
 
     def farthest(self, X: Any, weights: Any, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         fn = dask.delayed(_chunk_farthest, pure=False)
-        blocks = self.backend.blocks(X, weights)
+        blocks = self._blocks(X, weights)
         parts = dask.compute(*[fn(self.chunk, b.X, b.weights, centers, m) for b in blocks])
         rows = np.concatenate([p[0] for p in parts])
         labels = np.concatenate([p[1] for p in parts])
@@ -186,7 +221,7 @@ class DaskOps(KMeansOps):
         self, X: Any, weights: Any, state: NearestState | None, centers: np.ndarray, offset: int
     ) -> NearestState:
         fn = dask.delayed(_update_nearest_chunk, pure=False, nout=3)
-        blocks = self.backend.blocks(X, weights)
+        blocks = self._blocks(X, weights)
         previous = [None] * len(blocks) if state is None else state.rows
         results = [fn(self.chunk, b.X, b.weights, p, centers, offset) for b, p in zip(blocks, previous)]
         persisted = dask.persist(*results)
@@ -200,14 +235,16 @@ class DaskOps(KMeansOps):
     def sample_rows(
         self, X: Any, weights: Any, state: NearestState | None, size: int, rng: np.random.RandomState
     ) -> np.ndarray:
-        blocks = self.backend.blocks(X, weights)
+        blocks = self._blocks(X, weights)
         states = [None] * len(blocks) if state is None else state.rows
         totals = np.array(
             dask.compute(*[dask.delayed(_chunk_total)(self.chunk, b.weights, s) for b, s in zip(blocks, states)])
         )
         cumulative = np.cumsum(totals)
         targets = rng.uniform(size=size) * cumulative[-1]
-        which = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(blocks) - 1)
+        # A target rounded up to the total falls in the last block that has any mass.
+        last = int(np.flatnonzero(totals > 0)[-1]) if np.any(totals > 0) else len(blocks) - 1
+        which = np.minimum(np.searchsorted(cumulative, targets, side="right"), last)
         tasks, owners = [], []
         for i in np.unique(which):
             local = targets[which == i] - (cumulative[i - 1] if i > 0 else 0.0)
@@ -221,7 +258,7 @@ class DaskOps(KMeansOps):
     def bernoulli_rows(
         self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int, row_offset: int = 0
     ) -> np.ndarray:
-        blocks = self.backend.blocks(X, weights)
+        blocks = self._blocks(X, weights)
         fn = dask.delayed(_chunk_bernoulli, pure=False)
         parts = dask.compute(
             *[
@@ -232,7 +269,7 @@ class DaskOps(KMeansOps):
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def weight_per_nearest(self, weights: Any, state: NearestState, n_centers: int) -> np.ndarray:
-        w_parts = weights.to_delayed().ravel()
+        w_parts = [w for w, size in zip(weights.to_delayed().ravel(), weights.chunks[0]) if size]
         fn = dask.delayed(_chunk_weight_per_nearest, pure=False)
         parts = dask.compute(*[fn(self.chunk, w, s, n_centers) for w, s in zip(w_parts, state.rows)])
         return np.sum(parts, axis=0)

@@ -116,7 +116,14 @@ class GenericOps(KMeansOps):
         for start, stop in self._blocks(X, prepared.k):
             shifted = X[start:stop] - prepared.shift
             sq = (shifted * shifted).sum(axis=1)[:, None] + prepared.norms[None, :] + shifted @ prepared.minus_two_t
-            out[start:stop] = xp.sqrt(xp.maximum(sq, 0))
+            block = xp.sqrt(xp.maximum(sq, 0))
+            # The expansion above loses the digits that cancel; the distance to
+            # the nearest centre, the one that matters most, is measured exactly
+            # (so a row equal to a centre, a centre itself, is at distance 0).
+            nearest = xp.argmin(sq, axis=1)
+            diff = X[start:stop].astype(xp.float64) - prepared.centers64[nearest]
+            block[xp.arange(stop - start), nearest] = xp.sqrt((diff * diff).sum(axis=1))
+            out[start:stop] = block
         return out
 
     def farthest(self, X: Any, weights: Any, centers: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,6 +137,8 @@ class GenericOps(KMeansOps):
             index.append(self.to_host(far) + start)
             dist.append(self.to_host(min_sq[far]))
             owner.append(self.to_host(nearest[far]))
+        if not index:  # no rows (an empty block of a Dask array)
+            return np.empty((0, X.shape[1])), np.empty(0, dtype=np.int32), np.empty(0)
         index, dist, owner = np.concatenate(index), np.concatenate(dist), np.concatenate(owner)
         order = np.lexsort((index, -dist))[:m]  # farthest first; ties by row order
         chosen = index[order]
@@ -165,15 +174,22 @@ class GenericOps(KMeansOps):
             w = weights[start:stop]
             return w if state is None else w * state.rows[0][start:stop]
 
-        cumulative = np.cumsum([float(values(a, b).sum()) for a, b in ranges])
+        totals = np.array([float(values(a, b).sum()) for a, b in ranges])
+        cumulative = np.cumsum(totals)
         targets = rng.uniform(size=size) * cumulative[-1]
-        which = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(ranges) - 1)
+        last = int(np.flatnonzero(totals > 0)[-1]) if np.any(totals > 0) else len(ranges) - 1
+        which = np.minimum(np.searchsorted(cumulative, targets, side="right"), last)
         picks = np.empty(size, dtype=np.int64)
         for i in np.unique(which):
             start, stop = ranges[i]
             local = targets[which == i] - (cumulative[i - 1] if i > 0 else 0.0)
-            found = self.to_host(xp.searchsorted(xp.cumsum(values(start, stop)), xp.asarray(local), side="right"))
-            picks[which == i] = start + np.minimum(found, stop - start - 1)
+            block = values(start, stop)
+            found = self.to_host(xp.searchsorted(xp.cumsum(block), xp.asarray(local), side="right"))
+            over = found >= stop - start
+            if over.any():  # a target rounded up to the total: the last row with any mass
+                positive = xp.nonzero(block > 0)[0]
+                found[over] = int(positive[-1]) if positive.size else stop - start - 1
+            picks[which == i] = start + found
         return picks
 
     def bernoulli_rows(
@@ -185,7 +201,7 @@ class GenericOps(KMeansOps):
             u = xp.asarray(row_uniforms(seed, stream, row_offset + start, row_offset + stop))
             keep = u < scale * weights[start:stop] * state.rows[0][start:stop]
             kept.append(self.to_host(xp.nonzero(keep)[0]).astype(np.int64) + row_offset + start)
-        return np.concatenate(kept)
+        return np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
 
     def weight_per_nearest(self, weights: Any, state: NearestState, n_centers: int) -> np.ndarray:
         counts = self.xp.bincount(state.rows[1], weights=weights, minlength=n_centers)

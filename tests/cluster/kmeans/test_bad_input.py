@@ -24,7 +24,10 @@ X_GOOD = np.random.RandomState(0).normal(size=(50, 3))
         ({"tol": -1.0}, "The 'tol' parameter of KMeans must be a float in the range [0, inf). Got -1.0 instead."),
         ({"oversampling_factor": 0}, "The 'oversampling_factor' parameter of KMeans must be a float in the range (0, inf)."),
         ({"init_max_iter": 0}, "The 'init_max_iter' parameter of KMeans must be an int in the range [1, inf)."),
-        ({"algorithm": "elkan"}, "The 'algorithm' parameter of KMeans must be a str among {'lloyd'}. Got 'elkan' instead."),
+        ({"algorithm": "full"}, "The 'algorithm' parameter of KMeans must be a str among {'elkan', 'lloyd'}. Got 'full' instead."),
+        ({"copy_x": "yes"}, "The 'copy_x' parameter of KMeans must be an instance of 'bool'. Got 'yes' instead."),
+        ({"verbose": -1}, "The 'verbose' parameter of KMeans must be an int in the range [0, inf) or an instance of 'bool'. Got -1 instead."),
+        ({"init": 3}, "The 'init' parameter of KMeans must be a str among {'k-means++', 'k-means||', 'random'}, a callable or an array-like. Got 3 instead."),
         ({"random_state": "seed"}, "The 'random_state' parameter of KMeans must be"),
     ],
 )
