@@ -1,6 +1,9 @@
-"""Clustering estimators, one folder per algorithm (its estimator, steps and kernels)."""
+"""Clustering estimators, one folder per algorithm (its estimator, steps and kernels).
 
-from .dbscan import DBSCAN
-from .kmeans import KMeans, MiniBatchKMeans
+The functions ``k_means``, ``kmeans_plusplus`` and ``dbscan`` mirror scikit-learn's.
+"""
 
-__all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans"]
+from .dbscan import DBSCAN, dbscan
+from .kmeans import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus
+
+__all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans", "dbscan", "k_means", "kmeans_plusplus"]

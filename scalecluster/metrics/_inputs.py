@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+from .._config import rows_per_block
 from .._validation import check_X
 from ..backends import Backend, backend_name_of
 
@@ -30,13 +32,37 @@ class LabelledData:
     n_labels: int
 
 
+def small_index_sparse(X: Any) -> Any:
+    """A SciPy sparse ``X`` with 64-bit indices as CSR with 32-bit ones (when they fit), else ``X``.
+
+    scikit-learn's graphs (``radius_neighbors_graph``, ``pairwise_distances`` of
+    sparse rows) may carry 64-bit indices, which the door (``check_X``)
+    refuses.  The copy shares nothing the door may change: new indices, and
+    the values copied too unless already sorted (sorting permutes them in place).
+    """
+    if not sp.issparse(X) or X.format not in ("csr", "csc", "coo"):
+        return X
+    X = X.tocsr()
+    if X.indices.dtype == np.int32 and X.indptr.dtype == np.int32:
+        return X
+    if max(X.nnz, X.shape[1]) >= 2**31:
+        return X  # the door says why
+    data = X.data if X.has_sorted_indices else X.data.copy()
+    return sp.csr_matrix((data, X.indices.astype(np.int32), X.indptr.astype(np.int32)), shape=X.shape)
+
+
 def _encode_in_memory(xp: Any, labels: Any) -> tuple[Any, np.ndarray]:
     classes, codes = xp.unique(labels, return_inverse=True)
     return codes.reshape(-1).astype(xp.int32), classes
 
 
-def check_labelled(X: Any, labels: Any) -> LabelledData:
+def check_labelled(X: Any, labels: Any, *, accept_sparse: bool = False, check_range: bool = True) -> LabelledData:
     """Validate ``X`` and ``labels`` and encode the labels.
+
+    ``accept_sparse``: SciPy sparse ``X`` (any format, as CSR) is allowed (NumPy
+    backend).  ``check_range``: refuse values whose squared distances would
+    overflow (what the Euclidean kernels compute; other metrics and
+    precomputed distances skip it).
 
     Raises
     ------
@@ -46,7 +72,7 @@ def check_labelled(X: Any, labels: Any) -> LabelledData:
     TypeError
         For inputs of different backends.
     """
-    backend, X = check_X(_MetricInput(), X, reset=True, accept_sparse=False)
+    backend, X = check_X(_MetricInput(), small_index_sparse(X), reset=True, accept_sparse=accept_sparse)
     n = X.shape[0]
     if backend_name_of(labels) == "numpy":
         labels = _host_labels(labels)
@@ -70,7 +96,8 @@ def check_labelled(X: Any, labels: Any) -> LabelledData:
         )
         counts = np.asarray(backend.to_host(da.bincount(codes, minlength=len(classes))))
     else:
-        backend.block_stats(X, spread=False).check(X.dtype)  # distances must not overflow
+        if check_range:
+            backend.block_stats(X, spread=False).check(X.dtype)  # distances must not overflow
         xp = backend.xp
         _check_label_shape(lab.shape, n)
         codes, classes = _encode_in_memory(xp, lab)
@@ -154,19 +181,42 @@ def sum_over_blocks(data: LabelledData, fn: Any, *args: Any) -> Any:
     """``sum(fn(backend, offset, X_block, label_block, *args))`` over the row blocks of the data.
 
     ``fn`` returns small host arrays (or tuples of them).  In memory the data is
-    one block (``fn`` blocks it further itself); on Dask, one task per chunk,
-    one compute for all, and only the small results travel.
+    one block (``fn`` blocks it further itself) — SciPy sparse rows come
+    densified, a block of rows at a time; on Dask, one task per non-empty
+    chunk, one compute for all, and only the small results travel.
     """
     if not data.backend.lazy:
+        if sp.issparse(data.X):
+            return _sum_parts([
+                fn(data.backend, a, X_block, data.labels[a : a + len(X_block)], *args)
+                for a, X_block in _dense_blocks(data.X)
+            ])
         return fn(data.backend, 0, data.X, data.labels, *args)
     import dask
 
     chunk_backend = data.backend.chunk
     xs = data.X.to_delayed().ravel()
     ls = data.labels.to_delayed().ravel()
-    offsets = np.concatenate([[0], np.cumsum(data.X.chunks[0])[:-1]]).tolist()
+    sizes = list(data.X.chunks[0])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
     task = dask.delayed(fn, pure=True)
-    parts = dask.compute(*[task(chunk_backend, o, x, lab, *args) for o, x, lab in zip(offsets, xs, ls)])
+    # An empty chunk (a Dask array cut at a filter, a DataFrame's empty partition) adds nothing.
+    parts = dask.compute(
+        *[task(chunk_backend, o, x, lab, *args) for o, x, lab, m in zip(offsets, xs, ls, sizes) if m]
+    )
+    return _sum_parts(list(parts))
+
+
+def _sum_parts(parts: list) -> Any:
+    """The sum of the parts' results (arrays, or tuples of arrays added element-wise)."""
     if isinstance(parts[0], tuple):
         return tuple(sum(p[i] for p in parts) for i in range(len(parts[0])))
     return sum(parts)
+
+
+def _dense_blocks(X: Any) -> Any:
+    """``(offset, dense rows)`` of a SciPy sparse ``X``, blocks of rows sized from the working memory."""
+    # The dense copy of the block, and as much again for the kernels' own copies.
+    step = rows_per_block(2 * X.shape[1] * X.dtype.itemsize, X.shape[0])
+    for a in range(0, X.shape[0], step):
+        yield a, X[a : a + step].toarray()

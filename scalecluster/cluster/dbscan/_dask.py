@@ -346,5 +346,9 @@ def dask_dbscan(
         for b in range(len(blocks))
     ]
     labels = da.concatenate(label_blocks) if len(label_blocks) > 1 else label_blocks[0]
+    if labels.chunks[0] != tuple(sizes):
+        # concatenate drops blocks of 0 rows (an empty chunk, or a DataFrame's empty
+        # partition): labels_ is chunked like X's rows, empty blocks included.
+        labels = labels.rechunk((tuple(sizes),))
     labels = labels.persist()
     return labels, core_index

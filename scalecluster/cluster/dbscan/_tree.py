@@ -1,83 +1,86 @@
-"""DBSCAN through a KD-tree (or ball tree), one bounded chunk of queries at a time.
+"""DBSCAN through a KD-tree or ball tree, one bounded chunk of queries at a time.
 
-The path for more than :data:`~._grid.GRID_MAX_FEATURES` features, for
-metrics other than Euclidean, and for data whose grid keys would overflow.
-scikit-learn's DBSCAN asks its tree for every neighbourhood at once and keeps
-them all; here the same tree queries run over chunks of points sized so that
-one chunk's neighbourhoods fit the working-memory budget, and only per-point
-results survive a chunk:
+The path for more than :data:`~._grid.GRID_MAX_FEATURES` features, for the
+metrics scikit-learn's trees take (a ball tree also takes callables), and for
+data whose grid keys would overflow.  The trees answer the queries of the
+shared driver (:mod:`._chunked`):
 
 1. neighbour counts (``count_only``, no indices at all when unweighted);
-2. a tree over the core points only; each chunk of core points yields its
-   core-core pairs, folded into a union-find and dropped;
-3. each non-core point takes the smallest cluster label among its core
-   neighbours (scikit-learn's order, as in the grid path).
+2. a tree over the core points only, queried by chunks of core points for
+   their core-core pairs and by chunks of the other points for their smallest
+   core neighbour's label.
 
-Memory is O(n) plus one chunk.  Time is that of the tree queries; with huge
-eps every point has O(n) neighbours and the time grows as n², as it does for
-any exact DBSCAN without a grid.
+Memory is O(n) plus one chunk per thread (tree queries release the GIL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sklearn.neighbors import BallTree, KDTree
 
-from ..._common.disjoint_set import roots, union_pairs
-from ..._common.parallel import map_in_order
-from ..._config import effective_n_threads, get_config
+from ._chunked import Neighbourhoods, chunked_dbscan, chunks_by_counts, csr_of, map_chunks, segment_sums
+from ._plan import SearchPlan, resolve_metric
 
-_MiB = 2**20
+#: Query rows per chunk of the counting pass (``count_only`` holds no neighbours).
+_COUNT_ROWS = 16384
 
 
-def make_tree(X: np.ndarray, metric: str, p: float | None, leaf_size: int) -> Any:
-    """A KD-tree when the metric allows it, else a ball tree (both from scikit-learn)."""
-    name, params = _tree_metric(metric, p)
-    cls = KDTree if name in KDTree.valid_metrics else BallTree
+def make_tree(
+    X: np.ndarray,
+    metric: Any,
+    p: float | None,
+    leaf_size: int,
+    metric_params: dict | None = None,
+    kind: str | None = None,
+) -> Any:
+    """A KD-tree when the metric allows it (or ``kind="kd_tree"``), else a ball tree (both scikit-learn's)."""
+    name, params = resolve_metric(metric, p, metric_params)
+    if kind is None:
+        usable = not callable(name) and name in KDTree.valid_metrics and "w" not in params
+        kind = "kd_tree" if usable else "ball_tree"
+    cls = KDTree if kind == "kd_tree" else BallTree
     return cls(X, leaf_size=leaf_size, metric=name, **params)
 
 
-def _tree_metric(metric: str, p: float | None) -> tuple[str, dict[str, Any]]:
-    if metric == "minkowski":
-        p = 2.0 if p is None else float(p)
-        if p == 2:
-            return "euclidean", {}
-        if p == 1:
-            return "manhattan", {}
-        return "minkowski", {"p": p}
-    return metric, {}
+class TreeNeighbours:
+    """:class:`~._chunked.NeighbourSource` of a KD-tree or ball tree over dense ``X``."""
 
+    threaded = True
 
-def _chunks(counts: np.ndarray) -> Iterator[slice]:
-    """Slices of consecutive points whose neighbourhoods fit the working memory."""
-    # Per neighbour: an int64 index, and its share of the pairs built from it.
-    budget = max(1, int(get_config()["working_memory"] * _MiB) // 32)
-    n = counts.shape[0]
-    start = 0
-    cumulative = np.cumsum(counts, dtype=np.int64)
-    while start < n:
-        before = cumulative[start - 1] if start else 0
-        stop = int(np.searchsorted(cumulative, before + budget, side="right"))
-        stop = min(n, max(stop, start + 1), start + 65536)
-        yield slice(start, stop)
-        start = stop
+    def __init__(self, X: np.ndarray, eps: float, plan: SearchPlan) -> None:
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.n = self.X.shape[0]
+        self.eps = eps
+        self.plan = plan
+        self.tree = self._tree(self.X)
 
+    def _tree(self, points: np.ndarray) -> Any:
+        cls = KDTree if self.plan.kind == "kd_tree" else BallTree
+        return cls(points, leaf_size=self.plan.leaf_size, metric=self.plan.metric, **self.plan.params)
 
-def _map_chunks(fn: Any, chunks: list[slice]) -> Iterator[Any]:
-    """``fn(chunk)`` for every chunk, on threads (tree queries release the GIL), in order.
+    def counts(self, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        X, tree, eps = self.X, self.tree, self.eps
+        parts = [slice(a, min(a + _COUNT_ROWS, self.n)) for a in range(0, self.n, _COUNT_ROWS)]
+        counts = np.concatenate(
+            list(map_chunks(self, lambda s: tree.query_radius(X[s], eps, count_only=True), parts))
+        ).astype(np.int64)
+        if weights is None:
+            return counts, None
+        w = np.asarray(weights, dtype=np.float64)
 
-    A bounded window of chunks is in flight, so memory stays a few chunks' neighbourhoods.
-    """
-    return map_in_order(fn, chunks, window=effective_n_threads())
+        def weighted(s: slice) -> np.ndarray:
+            sizes, flat = csr_of(tree.query_radius(X[s], eps))
+            return segment_sums(w[flat], sizes)
 
+        return counts, np.concatenate(list(map_chunks(self, weighted, list(chunks_by_counts(counts)))))
 
-def _count_chunks(tree: Any, X: np.ndarray, eps: float) -> np.ndarray:
-    step = 16384
-    parts = [slice(a, min(a + step, X.shape[0])) for a in range(0, X.shape[0], step)]
-    return np.concatenate(list(_map_chunks(lambda s: tree.query_radius(X[s], eps, count_only=True), parts)))
+    def among(self, core_index: np.ndarray) -> Callable[[np.ndarray], Neighbourhoods]:
+        core_tree = self._tree(self.X[core_index])
+        X, eps = self.X, self.eps
+        return lambda query: csr_of(core_tree.query_radius(X[query], eps))
 
 
 def tree_dbscan(
@@ -86,60 +89,19 @@ def tree_dbscan(
     eps: float,
     min_samples: float,
     *,
-    metric: str = "euclidean",
+    metric: Any = "euclidean",
     p: float | None = None,
     leaf_size: int = 30,
+    plan: SearchPlan | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """DBSCAN of ``X`` through tree queries: ``(labels, core mask)``."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    n = X.shape[0]
-    tree = make_tree(X, metric, p, leaf_size)
-    counts = _count_chunks(tree, X, eps)
-    if weights is None:
-        core = counts >= min_samples
-    else:
-        w = np.asarray(weights, dtype=np.float64)
+    """DBSCAN of dense ``X`` through tree queries: ``(labels, core mask)``.
 
-        def weighted(s: slice) -> np.ndarray:
-            return np.array([w[ind].sum() for ind in tree.query_radius(X[s], eps)])
-
-        core = np.concatenate(list(_map_chunks(weighted, list(_chunks(counts))))) >= min_samples
-
-    labels = np.full(n, -1, dtype=np.int64)
-    core_index = np.flatnonzero(core)
-    if core_index.size == 0:
-        return labels, core
-    X_core = X[core_index]
-    core_tree = make_tree(X_core, metric, p, leaf_size)
-
-    def core_pairs(s: slice) -> tuple[np.ndarray, np.ndarray]:
-        neighbours = core_tree.query_radius(X_core[s], eps)
-        sizes = np.fromiter((len(a) for a in neighbours), dtype=np.int64, count=len(neighbours))
-        left = np.repeat(np.arange(s.start, s.stop, dtype=np.int64), sizes)
-        right = np.concatenate(neighbours).astype(np.int64) if len(neighbours) else np.zeros(0, np.int64)
-        keep = right > left  # each pair once
-        return left[keep], right[keep]
-
-    # Smaller index wins every union, so a cluster's root is its first core point.
-    parent = np.arange(core_index.size, dtype=np.int64)
-    for left, right in _map_chunks(core_pairs, list(_chunks(counts[core_index]))):
-        union_pairs(parent, left, right)
-    root = roots(parent)
-    is_root = root == np.arange(root.size)
-    core_label = (np.cumsum(is_root) - 1)[root]
-    labels[core_index] = core_label
-
-    border_index = np.flatnonzero(~core)
-    X_border = X[border_index]
-
-    def smallest_label(s: slice) -> np.ndarray:
-        neighbours = core_tree.query_radius(X_border[s], eps)
-        return np.array(
-            [core_label[ind].min() if len(ind) else -1 for ind in neighbours],
-            dtype=np.int64,
-        )
-
-    if border_index.size:
-        parts = list(_map_chunks(smallest_label, list(_chunks(counts[border_index]))))
-        labels[border_index] = np.concatenate(parts)
-    return labels, core
+    ``plan`` (a tree kind and a resolved metric) wins over ``metric``, ``p``
+    and ``leaf_size``; without it, a KD-tree when the metric allows it, else
+    a ball tree.
+    """
+    if plan is None:
+        name, params = resolve_metric(metric, p, None)
+        usable = not callable(name) and name in KDTree.valid_metrics and "w" not in params
+        plan = SearchPlan("kd_tree" if usable else "ball_tree", name, params, leaf_size)
+    return chunked_dbscan(TreeNeighbours(X, eps, plan), weights, min_samples)

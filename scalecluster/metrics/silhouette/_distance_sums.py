@@ -32,6 +32,7 @@ from ..._common.centred import CentredPoints
 from ..._common.parallel import map_in_order, split_evenly
 from ..._config import effective_n_threads, rows_per_block
 from ._kernels_cpu import TILE, label_distance_sums
+from ._operands import exact_below, query_operands
 
 
 def query_sq_distances(
@@ -47,7 +48,8 @@ def query_sq_distances(
 
     Yields ``(start, sq)`` with ``sq`` of shape (q, rows in the block), float64,
     computed with the expansion around the queries' mean (so a common offset
-    does not cancel the precision away; ``shift`` overrides that mean).
+    does not cancel the precision away; ``shift`` overrides that mean), and
+    from the differences where the expansion cannot tell them from 0.
     ``query_index`` holds the global row index of each query (``offset`` is
     that of ``X``'s first row): a query's distance to itself is exactly 0, not
     rounding noise.
@@ -55,20 +57,26 @@ def query_sq_distances(
     xp = backend.xp
     prepared = CentredPoints.of(queries, shift)
     q, q_norms, shift = xp.asarray(prepared.centred), xp.asarray(prepared.norms), xp.asarray(prepared.shift)
-    # Per data row: a distance column (q), its float64 copy (d), and the caller's extra.
-    step = rows_per_block(
-        (q.shape[0] + X.shape[1]) * 8 + extra_bytes_per_row, X.shape[0]
-    )
+    tol = exact_below(X.shape[1], np.float64)
+    # Per data row: a distance column, the norms' column and the product's (q float64
+    # each), the flags (q bytes), its float64 copy (d), and the caller's extra.
+    step = rows_per_block(q.shape[0] * 25 + X.shape[1] * 8 + extra_bytes_per_row, X.shape[0])
     own = xp.asarray(query_index) - offset
     for a in range(0, X.shape[0], step):
         block = X[a : a + step]
         if hasattr(block, "toarray"):  # a SciPy sparse block: dense, one block at a time
             block = block.toarray()
         block = block.astype(xp.float64) - shift
-        sq = xp.maximum(
-            q_norms[:, None] + (block * block).sum(axis=1)[None, :] - 2 * (q @ block.T),
-            0,
-        )
+        norms = q_norms[:, None] + (block * block).sum(axis=1)[None, :]
+        sq = norms - 2 * (q @ block.T)
+        # Within the expansion's rounding of 0 (see ._operands): the differences
+        # themselves, exactly 0 for a row identical to a query.
+        rows, cols = xp.nonzero(sq <= tol * norms)
+        del norms
+        if rows.shape[0]:
+            diff = block[cols] - q[rows]
+            sq[rows, cols] = (diff * diff).sum(axis=1)
+            del diff
         rows = xp.nonzero((own >= a) & (own < a + block.shape[0]))[0]
         sq[rows, own[rows] - a] = 0.0
         yield a, sq
@@ -115,6 +123,9 @@ def _label_sums_cpu(
     """
     X = np.ascontiguousarray(X)
     dtype = X.dtype
+    s = len(queries)
+    if X.shape[0] == 0 or s == 0:  # an empty chunk of a Dask array adds nothing
+        return np.zeros((s, k))
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
     # Tiles of TILE label-sorted rows, cut into segments where the label changes.
@@ -128,17 +139,15 @@ def _label_sums_cpu(
     seg_ptr = np.searchsorted(seg_start, np.arange(n_tiles + 1) * TILE).astype(np.int64)
     sorted_labels = sorted_labels.astype(np.int64)
 
-    prepared = CentredPoints.of(queries, shift)
-    shift_d, queries_t, q_norms = prepared.kernel_operands(dtype)
+    shift_d, queries_t, q_norms = query_operands(queries, shift, dtype)
+    tol = dtype.type(exact_below(X.shape[1], dtype))
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     local = np.asarray(query_index, dtype=np.int64) - offset
     inside = (local >= 0) & (local < X.shape[0])
-    query_pos = np.where(
-        inside, position[np.clip(local, 0, max(X.shape[0] - 1, 0))], -1
-    )
+    query_pos = np.where(inside, position[np.clip(local, 0, X.shape[0] - 1)], -1)
 
-    out = np.zeros((prepared.k, k))
+    out = np.zeros((s, k))
 
     def work(part: tuple[int, int]) -> None:
         a, b = part
@@ -153,11 +162,12 @@ def _label_sums_cpu(
             q_norms[a:b],
             shift_d,
             query_pos[a:b],
+            tol,
             out[a:b],
         )
 
     # Each thread takes a range of queries against all the data: no reduction needed.
-    for _ in map_in_order(work, split_evenly(prepared.k, min(effective_n_threads(), prepared.k))):
+    for _ in map_in_order(work, split_evenly(s, min(effective_n_threads(), s))):
         pass
     return out
 

@@ -11,7 +11,13 @@ computed, square-rooted and summed in registers.
 
 Distances use the expansion ``||x - c||² = ||x||² + ||q||² - 2 <x, q>`` around a
 shift (the queries' mean), in the data's dtype; a query's distance to itself
-is exactly 0.
+is exactly 0.  The expansion's rounding error is up to about
+``(d + 3) · eps · (||x - s||² + ||q - s||²)``: a squared distance below twice
+that bound (:func:`._operands.exact_below`) cannot be told from 0 by the expansion, so it
+is recomputed from the centred differences — exactly 0 for identical rows
+(scikit-learn's silhouette of a cluster of identical points is exactly 1),
+and more accurate for near-duplicates.  The flag is a compare inside the
+SIMD loop; the recomputation runs only for the (rare) pairs flagged.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ def label_distance_sums(
     q_norms,
     shift,
     query_pos,
+    tol,
     out,
 ):
     """Add to ``out[q, label]`` the distances from query ``q`` to the rows of each label.
@@ -55,6 +62,9 @@ def label_distance_sums(
     q_norms : (s,) ``||q - shift||²``, dtype of ``X``.
     shift : (d,) dtype of ``X``.
     query_pos : (s,) position of each query's own row in ``order`` (-1 if not in ``X``).
+    tol : dtype of ``X``, relative bound of the expansion's rounding (:func:`._operands.exact_below`): a
+        squared distance below ``tol * (||x - shift||² + ||q - shift||²)`` is
+        recomputed as the sum of the squared differences.
     out : (s, k) float64, accumulated into.
     """
     n, d = X.shape
@@ -63,6 +73,7 @@ def label_distance_sums(
     xt = np.zeros((d, TILE), dtype=dtype)
     xn = np.zeros(TILE, dtype=dtype)
     acc = np.empty(TILE, dtype=dtype)
+    near = np.zeros(TILE, dtype=np.bool_)
     for t in range(seg_ptr.shape[0] - 1):
         a = t * TILE
         m = min(TILE, n - a)
@@ -79,8 +90,25 @@ def label_distance_sums(
             for r in range(TILE):
                 acc[r] = xn[r] + qn
             add_dot_rows(acc, queries_t, q, xt, d)
+            # Squared distances within the expansion's rounding of 0 are flagged
+            # (a compare per pair, in the SIMD loop) and recomputed from the
+            # differences: identical rows are exactly 0 apart, not 1e-8.
+            flagged = 0
             for r in range(m):
-                acc[r] = np.sqrt(max(acc[r], 0.0))
+                v = max(acc[r], 0.0)
+                small = v <= tol * (xn[r] + qn)
+                near[r] = small
+                flagged += small
+                acc[r] = np.sqrt(v)
+            if flagged:
+                for r in range(m):
+                    if near[r]:
+                        # In float64: the difference of two values of the dtype is exact.
+                        exact = 0.0
+                        for f in range(d):
+                            diff = xt[f, r] + 0.5 * queries_t[f, q]
+                            exact += diff * diff
+                        acc[r] = np.sqrt(exact)
             for g in range(seg_ptr[t], seg_ptr[t + 1]):
                 total = 0.0
                 for r in range(seg_start[g] - a, seg_stop[g] - a):

@@ -27,7 +27,11 @@ One call
 
 Distances use the centred expansion of :mod:`scalecluster._common.centred`,
 ``||x - s||² + ||q - s||² - 2 <x - s, q - s>`` in the data's dtype, then
-``sqrt(max(., 0))``; a query's distance to its own row is exactly 0.
+its square root; a query's distance to its own row is exactly 0.  A squared
+distance within the expansion's rounding of 0 (:mod:`._operands`) is
+recomputed from the centred differences, as on the CPU: identical rows are
+exactly 0 apart.  The test costs a multiply and a compare per pair; the
+recomputation runs only for the pairs it flags (a divergent branch, rare).
 
 Roofline (float32, d features, the default launch: 128 threads × 4 queries)
 ---------------------------------------------------------------------------
@@ -42,7 +46,10 @@ instructions per row and 4 queries, 31 per pair, of which 16 are FMAs (the
 rest: 4.5 shared-memory broadcast loads, compare, select, square root, sums,
 loop).  For the exact silhouette of 200 000 × 16 (4·10¹⁰ pairs) that is
 about 0.037 s at the H200's 3.4·10¹³ thread instructions per second, against an
-arithmetic floor (FMAs and square roots alone) of ~0.03 s.  The sums in the
+arithmetic floor (FMAs and square roots alone) of ~0.03 s.  (Counted before
+the test for distances too small for the expansion was added: an add, a
+multiply and a compare more per pair, about +10 % by this count; not yet
+measured on a GPU.)  The sums in the
 data's dtype within a tile keep float64 conversions (16 per SM and clock)
 out of the per-pair loop.  float64 data runs on the FP64 units (half the
 fp32 rate).  Each call also sorts the labels and copies ``X`` once (O(n d)
@@ -71,7 +78,7 @@ import numba
 import numpy as np
 from numba import cuda
 
-from ..._common.centred import CentredPoints
+from ._operands import exact_below, query_operands
 
 #: 32-bit registers a thread may spend on its queries' coordinates; beyond
 #: that they spill to local memory and the generic path is faster.
@@ -152,6 +159,8 @@ def _sums_kernel(d: int, dtype: str, threads: int, per_thread: int, tile: int) -
     DT = numba.from_dtype(np.dtype(dtype))
     # A typed zero: an integer literal would widen float32 sums to float64.
     ZERO = np.dtype(dtype).type(0)
+    HALF = np.dtype(dtype).type(0.5)
+    TOL = np.dtype(dtype).type(exact_below(d, dtype))
 
     @cuda.jit(device=True, inline=True, fastmath=True)
     def add_row(qv, qn, own, part, xs, xn, r, position, check):
@@ -160,8 +169,14 @@ def _sums_kernel(d: int, dtype: str, threads: int, per_thread: int, tile: int) -
             acc = qn[j] + xn[r]
             for f in range(D):
                 acc += qv[j, f] * xs[r, f]
-            # Rounding can make a tiny squared distance negative.
-            if acc < ZERO or (check and position == own[j]):
+            if acc <= TOL * (qn[j] + xn[r]):
+                # Within the expansion's rounding of 0 (rarely): the differences
+                # themselves, exactly 0 for a row identical to the query.
+                acc = ZERO
+                for f in range(D):
+                    diff = xs[r, f] + HALF * qv[j, f]
+                    acc += diff * diff
+            if check and position == own[j]:
                 acc = ZERO
             part[j] += math.sqrt(acc)
 
@@ -302,9 +317,8 @@ def label_sums(
     # Contiguous rows (a copy only of strided data): each thread of _prepare
     # reads a row in one piece, and numba's simulator takes no strided arrays.
     X = xp.ascontiguousarray(X)
-    prepared = CentredPoints.of(queries, shift)
     dtype = np.dtype(X.dtype)
-    shift_d, queries_t, q_norms = prepared.kernel_operands(dtype)
+    shift_d, queries_t, q_norms = query_operands(queries, shift, dtype)
     labels = xp.ascontiguousarray(xp.asarray(labels))
     order = xp.arange(n, dtype=xp.int64) if presorted else xp.argsort(labels, kind="stable")
     rows = xp.empty((n, d), dtype=dtype)

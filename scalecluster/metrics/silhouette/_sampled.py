@@ -34,7 +34,9 @@ larger error and no error bar.
 
 On Dask, the query and reference rows are gathered once (only ``s + |R|``
 rows travel) and compared in one task per part of the queries
-(:mod:`._dask`).
+(:mod:`._dask`).  Another metric, or precomputed distances (NumPy data),
+makes the same draws and reads scikit-learn's distances between the queries
+and the reference rows instead (:mod:`._pairwise`).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from .._inputs import LabelledData, sum_over_blocks
 from ._dask import chunk_bounds, label_counts_chunk, locate_chunk, per_chunk, reference_parts
 from ._distance_sums import code_sums, distance_sums
 from ._exact import host_rows, silhouettes, silhouettes_from
-
+from ._pairwise import PairwiseDistances
 
 #: Groups the reference is dealt into for the jackknife of its error.
 REFERENCE_GROUPS = 20
@@ -88,8 +90,13 @@ def estimate_silhouette(
     random_state: Any,
     confidence: float,
     reference_size: int | None = None,
+    pairwise: PairwiseDistances | None = None,
 ) -> SilhouetteEstimate:
-    """The sampled estimate behind :func:`silhouette_score` (trusts its input)."""
+    """The sampled estimate behind :func:`silhouette_score` (trusts its input).
+
+    ``pairwise``: the distances of another metric (NumPy data), instead of the
+    Euclidean kernels; the draws are the same.
+    """
     n = data.X.shape[0]
     rng = check_random_state(random_state)
     index = np.sort(rng.choice(n, size=sample_size, replace=False))
@@ -97,8 +104,8 @@ def estimate_silhouette(
         reference_size = REFERENCE_PER_QUERY * sample_size
     sizes = _reference_sizes(data.counts, reference_size)
     if sizes is None:
-        return _estimate_all_rows(data, index, confidence)
-    return _estimate_with_reference(data, index, sizes, rng, confidence)
+        return _estimate_all_rows(data, index, confidence, pairwise)
+    return _estimate_with_reference(data, index, sizes, rng, confidence, pairwise)
 
 
 
@@ -125,12 +132,17 @@ def _query_error(values: np.ndarray, n: int) -> float:
 
 
 def _estimate_all_rows(
-    data: LabelledData, index: np.ndarray, confidence: float
+    data: LabelledData, index: np.ndarray, confidence: float, pairwise: PairwiseDistances | None = None
 ) -> SilhouetteEstimate:
     """Every query against every row: each sampled silhouette is exact."""
     n, s = data.X.shape[0], len(index)
-    rows, own = host_rows(data, index)
-    sums = sum_over_blocks(data, distance_sums, rows, index, data.n_labels)
+    if pairwise is None:
+        rows, own = host_rows(data, index)
+        sums = sum_over_blocks(data, distance_sums, rows, index, data.n_labels)
+    else:
+        codes = np.asarray(data.labels).astype(np.int64)
+        own = codes[index]
+        sums = pairwise.label_sums(index, codes, data.n_labels)
     values = silhouettes(sums, own, data.counts)
     mean = float(values.mean())
     se = _query_error(values, n)
@@ -240,12 +252,17 @@ def _estimate_with_reference(
     sizes: np.ndarray,
     rng: np.random.RandomState,
     confidence: float,
+    pairwise: PairwiseDistances | None = None,
 ) -> SilhouetteEstimate:
     n, s, k, groups = data.X.shape[0], len(index), data.n_labels, REFERENCE_GROUPS
     ref_index, ref_codes, own = _draw_reference(data, sizes, index, rng)
-    # One gather for the queries and the reference rows.
-    rows = data.backend.take_rows(data.X, np.concatenate([index, ref_index]))
-    queries, ref_rows = rows[:s], rows[s:].astype(data.X.dtype)
+    if pairwise is None:
+        # One gather for the queries and the reference rows.
+        rows = data.backend.take_rows(data.X, np.concatenate([index, ref_index]))
+        queries, ref_rows = rows[:s], rows[s:].astype(data.X.dtype)
+    else:
+        # Rows by their index: the distances are read or computed from X itself.
+        queries, ref_rows = index, ref_index
     # Position of each query in the reference (-1: not in it).
     by_index = np.argsort(ref_index, kind="stable")
     at = np.clip(
@@ -256,8 +273,11 @@ def _estimate_with_reference(
         groups + 1, k
     )
     alone = data.counts[own] == 1
-    shift = queries.mean(axis=0)
-    plan = {"ref_codes": ref_codes, "code_counts": code_counts, "shift": shift}
+    plan = {"ref_codes": ref_codes, "code_counts": code_counts}
+    if pairwise is None:
+        plan["shift"] = queries.mean(axis=0)
+    else:
+        plan["pairwise"] = pairwise
     values, dropped = reference_parts(
         _reference_silhouettes,
         data, queries, query_pos, own, alone, ref_rows, plan
@@ -298,15 +318,18 @@ def _reference_silhouettes(
     step = rows_per_block((groups + 1 + 6) * k * 8, len(queries))
     for a in range(0, len(queries), step):
         b = min(a + step, len(queries))
-        sums = code_sums(
-            backend,
-            ref_rows,
-            plan["ref_codes"],
-            queries[a:b],
-            query_pos[a:b],
-            (groups + 1) * k,
-            plan["shift"],
-        )
+        if "pairwise" in plan:  # another metric: queries and reference rows are indices
+            sums = plan["pairwise"].label_sums(queries[a:b], plan["ref_codes"], (groups + 1) * k, cols=ref_rows)
+        else:
+            sums = code_sums(
+                backend,
+                ref_rows,
+                plan["ref_codes"],
+                queries[a:b],
+                query_pos[a:b],
+                (groups + 1) * k,
+                plan["shift"],
+            )
         sums = sums.reshape(b - a, groups + 1, k)
         total = sums.sum(axis=1)
         rows = np.arange(b - a)

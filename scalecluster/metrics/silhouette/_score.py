@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._inputs import check_labelled
-from ._exact import silhouette_samples
+from ._exact import call_budget, exact_silhouettes, labelled_for
+from ._pairwise import split_kwds
 from ._sampled import estimate_silhouette
 
 
@@ -16,19 +16,28 @@ def silhouette_score(
     X: Any,
     labels: Any,
     *,
+    metric: Any = "euclidean",
     sample_size: int | None = None,
     random_state: Any = None,
     confidence: float = 0.95,
     return_interval: bool = False,
     reference_size: int | None = None,
+    **kwds: Any,
 ) -> float | tuple[float, tuple[float, float]]:
     """Mean silhouette coefficient, exact or estimated from a sample.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        NumPy, CuPy or Dask.
+    X : array-like or sparse matrix of shape (n_samples, n_features), or (n_samples, n_samples)
+        NumPy, CuPy or Dask with the Euclidean metric; NumPy or SciPy sparse
+        (any format, as CSR) otherwise.  With ``metric="precomputed"``, the
+        distances between samples (a zero diagonal).
     labels : array-like of shape (n_samples,)
+    metric : str or callable, default="euclidean"
+        ``"euclidean"`` runs the fast kernels on every backend.  Any other
+        name :func:`sklearn.metrics.pairwise_distances` accepts, a callable,
+        or ``"precomputed"``, runs scikit-learn's distances on NumPy data (a
+        ``TypeError`` for other backends), exact or sampled alike.
     sample_size : int, default=None
         ``None``: the exact mean over all rows (O(n²) time).  Otherwise the
         number of query rows drawn uniformly without replacement; the score is
@@ -46,6 +55,10 @@ def silhouette_score(
         by the others).  If the reference would reach half of ``n_samples``,
         the queries are compared with all rows instead.  Ignored without
         ``sample_size``.
+    **kwds : optional keyword parameters
+        Passed to the distance function (e.g. ``p=3`` for ``"minkowski"``);
+        as in scikit-learn, ``n_jobs`` goes to ``pairwise_distances`` and
+        ``working_memory`` (MiB) bounds the blocks.
 
     Returns
     -------
@@ -58,7 +71,10 @@ def silhouette_score(
     ValueError
         For a single label or one label per row, a ``sample_size`` outside
         ``[2, n_samples]``, a ``reference_size`` below 1, or a ``confidence``
-        outside (0, 1).
+        outside (0, 1); with ``metric="precomputed"``, a matrix that is not
+        square, has negative values, or a non-zero diagonal.
+    TypeError
+        For a metric other than Euclidean on CuPy or Dask data.
 
     Notes
     -----
@@ -82,6 +98,9 @@ def silhouette_score(
 
     scikit-learn's ``silhouette_score(sample_size=s)`` computes the silhouette
     of the sample within itself: its reference is the ``s`` sampled rows.
+    With another metric or precomputed distances the same estimator runs, on
+    scikit-learn's distances between the sampled rows and the reference (a
+    precomputed matrix is read at those rows and columns only).
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1); got {confidence!r}.")
@@ -95,19 +114,16 @@ def silhouette_score(
             raise ValueError(f"{name} must be an int or None; got {value!r}.")
     if reference_size is not None and reference_size < 1:
         raise ValueError(f"reference_size must be at least 1; got {reference_size}.")
-    data = check_labelled(X, labels)
-    n = data.X.shape[0]
-    if sample_size is None:
-        value = float(np.mean(silhouette_samples(data.X, data.labels)))
-        return (value, (value, value)) if return_interval else value
-    if not 2 <= sample_size <= n:
-        raise ValueError(
-            f"sample_size must be in [2, n_samples={n}]; got {sample_size}."
-        )
-    result = estimate_silhouette(
-        data, sample_size, random_state, confidence, reference_size
-    )
+    _, _, working_memory = split_kwds(kwds)
+    with call_budget(working_memory):
+        data, pairwise = labelled_for("silhouette_score", X, labels, metric, kwds)
+        n = data.X.shape[0]
+        if sample_size is None:
+            value = float(np.mean(exact_silhouettes(data, pairwise)))
+            return (value, (value, value)) if return_interval else value
+        if not 2 <= sample_size <= n:
+            raise ValueError(f"sample_size must be in [2, n_samples={n}]; got {sample_size}.")
+        result = estimate_silhouette(data, sample_size, random_state, confidence, reference_size, pairwise)
     if return_interval:
         return result.estimate, (result.low, result.high)
     return result.estimate
-

@@ -24,10 +24,14 @@ X_OK = np.random.default_rng(0).normal(size=(50, 2))
         ({"eps": float("nan")}, "'eps' parameter"),
         ({"min_samples": 0}, "'min_samples' parameter"),
         ({"min_samples": 2.5}, "'min_samples' parameter"),
-        ({"metric": "cosine"}, "'metric' parameter"),
-        ({"algorithm": "brute"}, "'algorithm' parameter"),
-        ({"p": 0.5}, "'p' parameter"),
+        ({"metric": "no-such-metric"}, "'metric' parameter of DBSCAN must be a str among"),
+        ({"algorithm": "quad_tree"}, "'algorithm' parameter"),
+        ({"p": 0.0}, "'p' parameter"),
+        ({"p": -1.0}, "'p' parameter"),
         ({"leaf_size": 0}, "'leaf_size' parameter"),
+        ({"metric_params": [("p", 1)]}, "'metric_params' parameter of DBSCAN must be an instance of 'dict'"),
+        ({"n_jobs": 0}, "'n_jobs' parameter of DBSCAN must be a non-zero int or None. Got 0"),
+        ({"n_jobs": 1.5}, "'n_jobs' parameter"),
     ],
 )
 def test_bad_parameters(params, message):
@@ -60,9 +64,12 @@ def test_empty_and_wrong_dimensions():
         DBSCAN().fit(np.zeros(10))
 
 
-def test_sparse_input_is_refused():
-    with pytest.raises(TypeError, match="[Ss]parse"):
-        DBSCAN().fit(sp.csr_matrix(X_OK))
+def test_sparse_input_refuses_the_grid_and_warns_for_trees():
+    """Sparse rows take the brute force (as in scikit-learn); the grid cannot index them."""
+    with pytest.raises(ValueError, match="algorithm='grid' needs dense X; X is a sparse matrix"):
+        DBSCAN(algorithm="grid").fit(sp.csr_matrix(X_OK))
+    with pytest.warns(UserWarning, match="cannot use tree with sparse input: using brute force"):
+        DBSCAN(algorithm="kd_tree").fit(sp.csr_matrix(X_OK))
 
 
 def test_bad_sample_weight():

@@ -165,18 +165,22 @@ def test_the_device_path_through_the_estimator_function():
     X = blobs_with_noise(200, 2, seed=8)
     eps = eps_for_neighbours(X, 10)
     est = DBSCAN(eps=eps, min_samples=5)
-    labels, core_index = _estimator._on_the_device(est, backend, backend.xp.asarray(X), None, None)
+    labels, core_index = _estimator._on_the_device(est, backend, backend.xp.asarray(X), None, est._plan(2))
     reference = SkDBSCAN(eps=eps, min_samples=5).fit(X)
     np.testing.assert_array_equal(to_numpy(labels), reference.labels_)
     np.testing.assert_array_equal(to_numpy(core_index), reference.core_sample_indices_)
 
     manhattan = DBSCAN(eps=eps, min_samples=5, metric="manhattan")
-    labels, core_index = _estimator._on_the_device(manhattan, backend, backend.xp.asarray(X), None, False)
+    plan = manhattan._plan(2)
+    assert plan.kind == "kd_tree"
+    labels, core_index = _estimator._on_the_device(manhattan, backend, backend.xp.asarray(X), None, plan)
     np.testing.assert_array_equal(to_numpy(labels), SkDBSCAN(eps=eps, min_samples=5, metric="manhattan").fit(X).labels_)
 
 
-def test_dask_slabs_of_cupy_chunks_run_on_the_device(monkeypatch):
-    """A Dask backend whose chunks are "cupy": each slab goes through the GPU grid, and the merge gives sklearn's labels."""
+@pytest.mark.parametrize("chunks", [(0, 180, 180, 165), (180, 0, 345), (180, 345, 0)])
+def test_dask_slabs_of_cupy_chunks_run_on_the_device(monkeypatch, chunks):
+    """A Dask backend whose chunks are "cupy": each slab goes through the GPU grid, and the merge gives sklearn's labels
+    (an empty chunk first, in the middle or last included)."""
     chunk = cuda_kernel_backend()
     chunk.name = "cupy"
     calls = []
@@ -190,12 +194,13 @@ def test_dask_slabs_of_cupy_chunks_run_on_the_device(monkeypatch):
     with dask.config.set(scheduler="synchronous"):
         labels, core_index = _dask.dask_dbscan(
             DaskBackend(chunk),
-            da.from_array(X, chunks=(180, 2)),
-            da.from_array(weights, chunks=180),
+            da.from_array(X, chunks=(chunks, (2,))),
+            da.from_array(weights, chunks=(chunks,)),
             functools.partial(_estimator._SLABS["dask[cupy]"], est, chunk),
             functools.partial(make_tree, metric="euclidean", p=None, leaf_size=30),
             eps=eps,
         )
+        assert labels.chunks[0] == chunks
         labels = labels.compute()
     reference = SkDBSCAN(eps=eps, min_samples=8).fit(X, sample_weight=weights)
     assert len(calls) >= 2  # one per slab

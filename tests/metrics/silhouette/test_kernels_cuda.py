@@ -109,8 +109,9 @@ def test_any_layout_and_label_type_and_repeated_queries(kc):
     queries = X[np.clip(query_index, 0, 59)]
     ours = kc.label_sums(BACKEND, 0, *_on(X, labels), queries, query_index, 4, launch=small)
     expected = _brute(X, labels, queries, query_index, 4)
-    # The query equal to row 59 (its own row is elsewhere) gets sqrt(rounding) from it, not 0.
-    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-6)
+    # The query equal to row 59 (its own row is elsewhere) is exactly 0 from it too: recomputed
+    # from the differences, as the expansion cannot tell it from 0.
+    np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(ours[0], ours[1])
 
 
@@ -135,8 +136,8 @@ def test_exact_silhouette_runs_the_cuda_kernels(kc, monkeypatch):
     else:
         check = _exact.check_labelled
 
-        def on_cupy(X, labels):
-            data = check(X, labels)
+        def on_cupy(X, labels, **kwargs):
+            data = check(X, labels, **kwargs)
             data.backend = ArrayBackend(np, "cupy")
             return data
 
@@ -144,3 +145,19 @@ def test_exact_silhouette_runs_the_cuda_kernels(kc, monkeypatch):
         ours = _exact.silhouette_samples(X, labels)
     assert calls
     np.testing.assert_allclose(ours, reference(X, labels), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identical_rows_are_exactly_zero_apart(kc, dtype):
+    """Copies of a query far from the queries' mean: the expansion leaves ~1e-8 between them, the kernel 0."""
+    small = kc.Launch(threads=4, per_thread=2, tile=8, blocks=4, prepare_threads=16)
+    rng = np.random.RandomState(8)
+    base = (rng.normal(size=(10, 5)) * 50 + 1e3).astype(dtype)
+    X = np.concatenate([base, base, base])
+    labels = np.tile(np.arange(10), 3).astype(np.int32)  # each label: three identical rows
+    query_index = np.arange(10)
+    ours = kc.label_sums(BACKEND, 0, *_on(X, labels), X[:10].astype(np.float64), query_index, 10, launch=small)
+    np.testing.assert_array_equal(np.diag(ours), np.zeros(10))
+    # The CPU kernel agrees: a cluster of identical points scores exactly 1.
+    cpu = sums._label_sums_cpu(NumpyBackend(), 0, X, labels, X[:10].astype(np.float64), query_index, 10)
+    np.testing.assert_array_equal(np.diag(cpu), np.zeros(10))
