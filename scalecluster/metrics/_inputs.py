@@ -80,21 +80,22 @@ def check_labelled(X: Any, labels: Any, *, accept_sparse: bool = False, check_ra
     lab = backend.move_here(labels, "labels")  # labels follow X (to the GPU, into Dask)
     if backend.lazy:
         import dask
-        import dask.array as da
 
         _check_label_shape(lab.shape, n)
         lab = lab.rechunk((X.chunks[0],))
         # One graph run: the distinct labels, and the NaN/inf and range checks of X.
-        classes, summary = dask.compute(da.unique(lab), _summary_task(backend, X))
+        # Each block's distinct labels come from its own array module (NumPy or
+        # CuPy) and meet on the host: only small arrays travel.
+        chunk = backend.chunk
+        distinct = [dask.delayed(_block_unique, pure=True)(chunk, part) for part in lab.to_delayed().ravel()]
+        parts, summary = dask.compute(distinct, _summary_task(backend, X))
         summary.check(X.dtype)
-        classes = np.asarray(backend.to_host(classes))
+        classes = np.unique(np.concatenate(parts)) if parts else np.zeros(0)
         _check_no_missing_class(classes)
         meta = backend.xp.empty((0,), dtype=np.int32)
-        xp = backend.xp
-        codes = lab.map_blocks(
-            lambda block: xp.searchsorted(xp.asarray(classes), block).astype(np.int32), dtype=np.int32, meta=meta
-        )
-        counts = np.asarray(backend.to_host(da.bincount(codes, minlength=len(classes))))
+        codes = lab.map_blocks(_block_codes, chunk, classes, dtype=np.int32, meta=meta)
+        tallies = [dask.delayed(_block_counts, pure=True)(chunk, part, len(classes)) for part in codes.to_delayed().ravel()]
+        counts = np.sum(dask.compute(*tallies), axis=0) if tallies else np.zeros(len(classes), np.int64)
     else:
         if check_range:
             backend.block_stats(X, spread=False).check(X.dtype)  # distances must not overflow
@@ -157,6 +158,22 @@ def _host_labels(labels: Any) -> np.ndarray:
 def _check_no_missing_class(classes: np.ndarray) -> None:
     if classes.dtype.kind == "f" and np.isnan(classes).any():
         raise ValueError(_MISSING.format(what="NaN"))
+
+
+def _block_unique(chunk: Backend, block: Any) -> np.ndarray:
+    """The distinct labels of one block, on the host."""
+    return np.asarray(chunk.to_host(chunk.xp.unique(block)))
+
+
+def _block_codes(block: Any, chunk: Backend, classes: np.ndarray) -> Any:
+    """Labels of one block as codes ``0 .. k - 1`` (the position of each among the sorted classes)."""
+    xp = chunk.xp
+    return xp.searchsorted(xp.asarray(classes), block).astype(xp.int32)
+
+
+def _block_counts(chunk: Backend, codes: Any, k: int) -> np.ndarray:
+    """Rows of each code in one block, on the host."""
+    return np.asarray(chunk.to_host(chunk.xp.bincount(codes, minlength=k)), dtype=np.int64)
 
 
 def _summary_task(backend: Backend, X: Any) -> Any:
