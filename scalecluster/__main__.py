@@ -1,10 +1,20 @@
 """The ``scalecluster`` command line: ``segment``, ``anomalies`` and ``demo``.
 
-User mistakes (a missing path or column, a column of the wrong kind, a bad
-option, a missing optional package, a cluster config that does not parse or
-whose certificates are bad, a scheduler that cannot be reached) end with one
-line on standard error, ``scalecluster: error: ...``, and exit code 2 — no
-traceback.
+Arguments are parsed, and the input path, the columns asked for (from the
+input's header or Parquet schema) and the output folder checked, before
+scikit-learn, SciPy, pandas or Dask is imported: ``--help``, ``--version``,
+argument errors and misspelt columns answer at once.
+
+User mistakes (a missing path or column, a value that is not a number or a
+date, a bad option, an existing output folder, a missing optional package, a
+cluster config that does not parse or whose certificates are bad, a scheduler
+that cannot be reached) end with one line on standard error,
+``scalecluster: error: ...``, naming the flag that fixes them, and exit code 2
+— no traceback.  Ctrl-C ends with one line saying what was (not) written, and
+exit code 130.
+
+Wherever a list is accepted, it is comma-separated (``--features a,b,c``,
+``--k 4,5,6``, ``--columns bytes_out=sbytes,duration=dur``).
 
 ``--cluster`` is read and checked before any work starts.  A cluster config is
 data: options in it that import or run code (``preload``, ``worker_class``...)
@@ -14,21 +24,62 @@ are refused unless ``--allow-code`` says the file is trusted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
+import glob
+import os
+import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, NoReturn
+
+from . import __version__  # cheap: importing scalecluster imports no scientific library
 
 #: Exceptions that mean "the user asked for something that cannot be done": one line, exit 2.
 #: (ConnectionError: a scheduler that cannot be reached; PermissionError: an input that cannot be read.)
 USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError, ImportError, ConnectionError,
                PermissionError)
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+#: Exit code when standard output is closed early (128 + SIGPIPE), as shells report it.
+BROKEN_PIPE = 141
+#: Roles of the flow columns the traffic features are built from (scalecluster.features.FLOW_COLUMNS).
+FLOW_ROLES = ("bytes_out", "bytes_in", "packets_out", "packets_in", "duration")
+#: Parameters of the jobs -> the flag that sets them, for messages written in the API's words.
+FLAGS = {
+    "customer": "--customer", "timestamp": "--timestamp", "amount": "--amount", "order": "--order",
+    "k": "--k", "k_values": "--k", "reference_date": "--reference-date", "currency": "--currency",
+    "features": "--features", "columns": "--columns", "eps": "--eps", "min_samples": "--min-samples",
+    "label": "--label", "normal": "--normal", "overwrite": "--overwrite", "allow_code": "--allow-code",
+    "n_samples": "--n-samples", "n_features": "--n-features", "n_clusters": "--n-clusters",
+    **{role: f"--columns {role}=COLUMN" for role in FLOW_ROLES},
+}
+_PARAMETER = re.compile(r"(?<![\w.'\"\[{-])(" + "|".join(sorted(FLAGS, key=len, reverse=True)) + r")=([^\s,;)]*)")
 
 
-def _k(value: str) -> int | str:
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like ours (and a pointer to ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"scalecluster: error: {message} (see {self.prog} --help)\n")
+
+
+def _k(value: str) -> int | str | list[int]:
+    """'auto', a number of segments, or a comma-separated list of candidates."""
     if value == "auto":
         return value
     try:
-        return int(value)
+        values = [int(v) for v in value.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or an integer; got {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be 'auto', an integer or a comma-separated list of integers (4,5,6); got {value!r}") from None
+    if len(values) == 1:
+        return values[0]
+    if min(values) < 2:
+        raise argparse.ArgumentTypeError(f"each k of a list must be at least 2; got {value!r}")
+    return values
 
 
 def _eps(value: str) -> float | str:
@@ -40,36 +91,101 @@ def _eps(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"must be 'auto' or a number; got {value!r}") from None
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scalecluster", description="Clustering on NumPy, CuPy and Dask.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _names(value: str) -> list[str]:
+    """A comma-separated list of column names."""
+    names = [v.strip() for v in value.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"a comma-separated list of column names has an empty name: {value!r}")
+    return names
 
-    seg = commands.add_parser("segment", help="customer segments from transactions (RFM + KMeans)")
-    seg.add_argument("path", help="transactions: Parquet file, folder or glob, or CSV")
+
+def _roles(value: str) -> dict[str, str]:
+    """``bytes_out=sbytes,duration=dur``: column names by role."""
+    roles = {}
+    for item in value.split(","):
+        role, sep, column = (part.strip() for part in item.partition("="))
+        if not sep or not role or not column:
+            raise argparse.ArgumentTypeError(f"expected ROLE=COLUMN pairs separated by commas; got {item!r}")
+        if role not in FLOW_ROLES:
+            raise argparse.ArgumentTypeError(f"unknown role {role!r}; the roles are {', '.join(FLOW_ROLES)}")
+        roles[role] = column
+    return roles
+
+
+def _date(value: str) -> str:
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date like 2024-06-30; got {value!r}") from None
+    return value
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value!r}")
+    return number
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="scalecluster", description="Clustering on NumPy, CuPy and Dask: customer segments, "
+                     "traffic anomalies, and a demo of both.",
+                     epilog="Run 'scalecluster COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"scalecluster {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    seg = commands.add_parser(
+        "segment", help="customer segments from transactions (RFM + KMeans)",
+        description="Customer segments from transactions: recency, frequency and spend per customer, KMeans, "
+                    "named segments; labels, profile, plots and a report in --out.",
+        epilog="Example: scalecluster segment transactions/ --order order_id --currency EUR --out segments")
+    seg.add_argument("path", help="transactions: Parquet file, folder or glob, or CSV/TSV")
     seg.add_argument("--customer", default="customer_id", metavar="COL", help="customer id column (customer_id)")
     seg.add_argument("--timestamp", default="timestamp", metavar="COL", help="transaction time column (timestamp)")
     seg.add_argument("--amount", default="revenue", metavar="COL", help="amount spent column (revenue)")
-    seg.add_argument("--order", default=None, metavar="COL", help="order id column: frequency counts orders")
-    seg.add_argument("--k", type=_k, default="auto", help="number of segments, or 'auto' (default): from a k-sweep")
-    seg.add_argument("--k-max", type=int, default=10, help="largest k of the sweep (default 10)")
+    seg.add_argument("--order", default=None, metavar="COL", help="order id column: frequency counts orders, not rows")
+    seg.add_argument("--k", type=_k, default="auto", metavar="K",
+                     help="number of segments; 'auto' (default): the best of 2..--k-max by a sweep; "
+                          "or candidates to sweep, comma-separated (4,5,6)")
+    seg.add_argument("--k-max", type=int, default=10, metavar="K", help="largest k of the sweep (default 10)")
+    seg.add_argument("--reference-date", type=_date, metavar="DATE",
+                     help="'today' for recency (default: one day after the last transaction)")
+    seg.add_argument("--currency", metavar="CODE", help="currency of the amounts in the report: EUR, USD, €, ...")
     _common(seg, "segments")
 
-    anom = commands.add_parser("anomalies", help="anomalous network flows (traffic features + DBSCAN)")
-    anom.add_argument("path", help="flows: Parquet file, folder or glob, or CSV")
-    anom.add_argument("--features", nargs="+", metavar="COL", default=None,
-                      help="numeric columns to use as they are (default: traffic features from "
+    anom = commands.add_parser(
+        "anomalies", help="anomalous network flows (traffic features + DBSCAN)",
+        description="Anomalous network flows: traffic features, DBSCAN, alerts ranked by their distance from "
+                    "normal traffic; labels, alerts, plots and a report in --out.",
+        epilog="Example: scalecluster anomalies flows/ --min-samples 20 --out alerts")
+    anom.add_argument("path", help="flows: Parquet file, folder or glob, or CSV/TSV")
+    anom.add_argument("--features", type=_names, action="extend", metavar="COL,COL,...", default=None,
+                      help="numeric columns to use as they are, comma-separated (default: traffic features from "
                            "bytes_out, bytes_in, packets_out, packets_in, duration)")
+    anom.add_argument("--columns", type=_roles, metavar="ROLE=COL,...", default=None,
+                      help="the flow columns' names where they differ, comma-separated: "
+                           "bytes_out=sbytes,duration=dur (roles: " + ", ".join(FLOW_ROLES) + ")")
     anom.add_argument("--eps", type=_eps, default="auto", help="DBSCAN's eps, or 'auto' (default): k-distance knee")
-    anom.add_argument("--min-samples", type=int, default=20, help="DBSCAN's min_samples (default 20)")
-    anom.add_argument("--label", default="label", metavar="COL",
-                      help="ground-truth column, if present: precision/recall/F1 (default: label)")
-    anom.add_argument("--normal", default="normal", help="label value of normal rows (default: normal)")
+    anom.add_argument("--min-samples", type=_positive, default=20, metavar="N", help="DBSCAN's min_samples (default 20)")
+    anom.add_argument("--label", default=None, metavar="COL",
+                      help="ground-truth column: precision/recall/F1 (default: a column named 'label', if any)")
+    anom.add_argument("--normal", default="normal", metavar="VALUE",
+                      help="label value of normal rows (default: normal)")
+    anom.add_argument("--timestamp", default=None, metavar="COL",
+                      help="the flows' time column, for the report's date range (default: 'timestamp', if any)")
     _common(anom, "anomalies")
 
-    demo = commands.add_parser("demo", help="both jobs on generated data on a local Dask cluster")
-    demo.add_argument("--out", metavar="DIR", help="output folder (default: a new temporary folder)")
-    demo.add_argument("--customers", type=int, default=20_000, help="generated customers (default 20000)")
-    demo.add_argument("--flows", type=int, default=100_000, help="generated flows (default 100000)")
+    demo = commands.add_parser(
+        "demo", help="both jobs on generated data on a local Dask cluster",
+        description="Generates customers' transactions and network flows, starts a local Dask cluster and runs "
+                    "both jobs on it. The generated data is removed at the end unless --keep-data.")
+    demo.add_argument("--out", metavar="DIR", help="output folder (default: a new temporary folder, printed)")
+    demo.add_argument("--customers", type=_positive, default=20_000, help="generated customers (default 20000)")
+    demo.add_argument("--flows", type=_positive, default=100_000, help="generated flows (default 100000)")
+    demo.add_argument("--keep-data", action="store_true", help="keep the generated data (its folder is printed)")
     demo.add_argument("--cluster", metavar="CONFIG", help="a cluster config: bundled name or YAML file (default: local)")
     _allow_code(demo)
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -106,53 +222,186 @@ def _cluster(args: argparse.Namespace) -> dict | None:
     return load_cluster_config(args.cluster, allow_code=args.allow_code)
 
 
+def in_our_words(message: str) -> str:
+    """A job's message with its parameters as the flags that set them: ``(customer=)`` -> ``(--customer)``,
+    ``min_samples=20`` -> ``--min-samples 20``, ``overwrite=True`` -> ``--overwrite``; on one line."""
+
+    def flag(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        tail = ""
+        while value and value[-1] in ".:'\"":  # the sentence's punctuation, not the value's
+            value, tail = value[:-1], value[-1] + tail
+        if value in ("", "True"):
+            return FLAGS[name] + tail
+        return f"{FLAGS[name]} {value}{tail}"
+
+    return _PARAMETER.sub(flag, " ".join(str(message).split()))
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """The input exists and the output folder does not (unless --overwrite): answered before any import."""
+    path = getattr(args, "path", None)
+    if path is not None and not os.path.exists(path):
+        if not glob.has_magic(path):
+            raise FileNotFoundError(f"No such file or folder: {path!r}.")
+        if not glob.glob(path, recursive=True):
+            raise FileNotFoundError(f"No files match {path!r}.")
+    out = getattr(args, "out", None)
+    if out is not None and os.path.exists(out) and not getattr(args, "overwrite", False):
+        fix = "add --overwrite to replace it" if args.command != "demo" else "remove it"
+        raise FileExistsError(f"The output folder {out!r} exists; {fix}, or choose another folder with --out.")
+
+
+def _check_columns(args: argparse.Namespace) -> None:
+    """The columns the job will ask for are in the input's header or schema: answered before any import
+    of pandas, scikit-learn or Dask (the job checks every file again)."""
+    from .io._header import check_columns
+
+    if args.command == "segment":
+        roles: dict[str, Any] = {"customer": args.customer, "timestamp": args.timestamp, "amount": args.amount}
+        if args.order is not None:
+            roles["order"] = args.order
+    elif args.command == "anomalies":
+        if args.features is not None:
+            roles = {"features": args.features}
+        else:
+            roles = {role: (args.columns or {}).get(role, role) for role in FLOW_ROLES}
+        roles.update({name: getattr(args, name) for name in ("label", "timestamp") if getattr(args, name)})
+    else:
+        return
+    check_columns(args.path, roles)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    before = _identity(getattr(args, "out", None))
+    interrupted: list[bool] = []
     try:
-        return _run(args)
-    except USER_ERRORS as error:
+        with _remembering_interrupts() as interrupted:
+            _check_paths(args)
+            _check_columns(args)
+            return _run(args)
+    except BaseException as error:
+        # Ctrl-C, or what it caused first: a terminal's Ctrl-C also stops a local cluster's workers, and
+        # the job may see their loss (cancelled futures) before its own KeyboardInterrupt.
+        if isinstance(error, BrokenPipeError):  # the reader went away (| head): stop, without a word
+            _silence_stdout()
+            return BROKEN_PIPE
+        if isinstance(error, KeyboardInterrupt) or interrupted:
+            _quiet_from_now_on()
+            print(f"scalecluster: interrupted; {_what_was_written(args, before)}", file=sys.stderr, flush=True)
+            return INTERRUPTED
+        if not isinstance(error, USER_ERRORS):
+            raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-        message = " ".join(str(message).split())
-        print(f"scalecluster: error: {message}", file=sys.stderr)
+        print(f"scalecluster: error: {in_our_words(message)}", file=sys.stderr, flush=True)
         return 2
+
+
+@contextlib.contextmanager
+def _remembering_interrupts() -> Iterator[list[bool]]:
+    """While active, SIGINT raises KeyboardInterrupt as Python's own handler does, and is remembered
+    (in the list yielded) even when what it caused is another error."""
+    seen: list[bool] = []
+
+    def handle(signum: int, frame: Any) -> None:
+        seen.append(True)
+        raise KeyboardInterrupt
+
+    previous = None
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when ignored
+        previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield seen
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _identity(path: str | None) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if info is not None else None
+
+
+def _what_was_written(args: argparse.Namespace, before: tuple[int, int] | None) -> str:
+    out = getattr(args, "out", None)
+    if out is None:
+        return "the demo's generated data and outputs were removed."
+    now = _identity(out)
+    if now is not None and now != before:
+        return f"the outputs had been written to {out!r}."
+    if before is not None:
+        return f"{out!r} was left as it was."
+    return f"nothing was written to {out!r}."
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _quiet_from_now_on() -> None:
+    """After Ctrl-C: no more log records from libraries shutting down (workers, the event loop)."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "segment":
         from .jobs import segment
 
+        k, k_values = args.k, range(2, args.k_max + 1)
+        if isinstance(k, list):
+            k, k_values = "auto", k
         result = segment(
             args.path, customer=args.customer, timestamp=args.timestamp, amount=args.amount, order=args.order,
-            k=args.k, k_values=range(2, args.k_max + 1), cluster=_cluster(args), out=args.out,
-            overwrite=args.overwrite, plots=not args.no_plots, random_state=args.seed, verbose=not args.quiet,
+            k=k, k_values=k_values, cluster=_cluster(args), out=args.out, overwrite=args.overwrite,
+            reference_date=args.reference_date, currency=args.currency, plots=not args.no_plots,
+            random_state=args.seed, verbose=not args.quiet,
         )
-        if args.quiet:
-            print(result.summary())
-            print(f"outputs in {result.paths['out']}")
     elif args.command == "anomalies":
         from .jobs import detect_anomalies
 
         result = detect_anomalies(
-            args.path, features=args.features, eps=args.eps, min_samples=args.min_samples, label=args.label,
-            normal=args.normal, cluster=_cluster(args), out=args.out, overwrite=args.overwrite,
-            plots=not args.no_plots, random_state=args.seed, verbose=not args.quiet,
+            args.path, features=args.features, columns=args.columns, eps=args.eps, min_samples=args.min_samples,
+            label=args.label if args.label is not None else "label", normal=args.normal, timestamp=args.timestamp,
+            cluster=_cluster(args), out=args.out, overwrite=args.overwrite, plots=not args.no_plots,
+            random_state=args.seed, verbose=not args.quiet,
         )
-        if args.quiet:
-            print(result.summary())
-            print(f"outputs in {result.paths['out']}")
-    elif args.command == "demo":
-        blobs = args.blobs or any(v is not None for v in (args.n_samples, args.n_features, args.n_clusters))
-        if blobs:
-            from .demo import run_blobs_demo
-
-            run_blobs_demo(args.n_samples or 500_000, args.n_features or 8, args.n_clusters or 8,
-                           cluster_config=_cluster(args))
-        else:
-            from .demo import run_demo
-
-            run_demo(args.customers, args.flows, cluster_config=_cluster(args), out=args.out, verbose=not args.quiet)
+    else:
+        return _demo(args)
+    if args.quiet:
+        print(result.summary())
+        print(f"outputs in {result.paths['out']}")
     return 0
 
 
-if __name__ == "__main__":
+def _demo(args: argparse.Namespace) -> int:
+    blobs = args.blobs or any(v is not None for v in (args.n_samples, args.n_features, args.n_clusters))
+    if blobs:
+        from .demo import run_blobs_demo
+
+        run_blobs_demo(args.n_samples or 500_000, args.n_features or 8, args.n_clusters or 8,
+                       cluster_config=_cluster(args))
+    else:
+        from .demo import run_demo
+
+        run_demo(args.customers, args.flows, cluster_config=_cluster(args), out=args.out, keep_data=args.keep_data,
+                 verbose=not args.quiet)
+    return 0
+
+
+def _entry() -> Any:  # pragma: no cover - ``python -m scalecluster``
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    _entry()

@@ -5,7 +5,10 @@ transactions and network flows (with their true behaviours and anomalies) as
 Parquet in a temporary folder, starts a ``distributed.LocalCluster`` (or
 connects to the cluster a config describes), runs :func:`scalecluster.jobs.segment`
 and :func:`scalecluster.jobs.detect_anomalies` on it, and prints what they
-found, how well that matches the truth, and where the outputs are.
+found, how well that matches the truth, and where the outputs are.  The
+generated data is removed at the end (``keep_data=True``, ``--keep-data``,
+keeps it and says where); so is everything when the demo fails or is
+interrupted.
 
 ``scalecluster demo --blobs`` runs the older demo: KMeans on gaussian blobs,
 on the cluster and in memory (:func:`run_blobs_demo`).
@@ -14,6 +17,7 @@ on the cluster and in memory (:func:`run_blobs_demo`).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -28,6 +32,7 @@ def run_demo(
     *,
     cluster_config: Any = None,
     out: str | os.PathLike | None = None,
+    keep_data: bool = False,
     random_state: int = 0,
     stream: TextIO | None = None,
     verbose: bool = True,
@@ -44,43 +49,85 @@ def run_demo(
         A cluster config for :func:`scalecluster.connect`; by default the
         bundled ``"local"`` one (two single-threaded worker processes).
     out : str or path-like, default=None
-        Folder for the outputs (``segments/`` and ``anomalies/``; it must not
-        exist).  By default a new temporary folder, which is printed and kept;
-        the generated data is written beside the outputs there.
+        Folder for the outputs (``segments/``, ``anomalies/`` and ``demo.log``;
+        it must not exist).  By default a new temporary folder, printed and kept.
+    keep_data : bool, default=False
+        Keep the generated data (in a temporary folder, printed); by default
+        it is removed when the demo ends.
     random_state : int, default=0
     stream : text stream, default=None
         Where to print (standard output).
     verbose : bool, default=True
-        Also print the jobs' steps and progress bars.
+        Also print the stages of the jobs, one line each.
 
     Returns
     -------
     summary : dict
         ``segment`` (k, names, ARI against the generated behaviours),
-        ``anomalies`` (alerts, precision, recall, F1), ``out`` and ``seconds``.
+        ``anomalies`` (alerts, precision, recall, F1), ``out``, ``data`` (the
+        generated data's folder, None once removed) and ``seconds``.
     """
+    from .jobs._run import Steps, library_output_to
+
+    if out is not None and os.path.exists(out):
+        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another.")
+    start = time.perf_counter()
+    steps = Steps("demo", verbose=verbose, stream=stream)
+    target = os.path.abspath(os.fspath(out)) if out is not None else tempfile.mkdtemp(prefix="scalecluster-demo-")
+    os.makedirs(target, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="scalecluster-demo-data-")
+    finished = False
+    try:
+        with library_output_to(os.path.join(target, "demo.log"), uses_distributed=True):
+            summary = _demo(n_customers, n_flows, cluster_config, target, work, random_state, stream, verbose, steps)
+        finished = True
+    finally:
+        if not (finished and keep_data):
+            shutil.rmtree(work, ignore_errors=True)
+        if not finished:
+            shutil.rmtree(target, ignore_errors=True)
+    summary["data"] = work if keep_data else None
+    summary["seconds"] = time.perf_counter() - start
+    say = _printer(stream)
+    say(f"  Reports: {os.path.join(target, 'segments', 'report.html')} and "
+        f"{os.path.join(target, 'anomalies', 'report.html')} (with plots, labels, profile and alerts beside them).")
+    if keep_data:
+        say(f"  Generated data kept in {work} (transactions/, customers/, flows/): delete that folder when done.")
+    else:
+        say("  Generated data removed (scalecluster demo --keep-data keeps it).")
+    if out is None:
+        say(f"  The outputs stay in {target}: delete that folder when done.")
+    say(f"Done in {summary['seconds']:.1f} s.")
+    return summary
+
+
+def _printer(stream: TextIO | None) -> Any:
+    def say(text: str) -> None:
+        print(text, file=stream or sys.stdout, flush=True)
+
+    return say
+
+
+def _demo(n_customers, n_flows, cluster_config, target, work, random_state, stream, verbose, steps) -> dict[str, Any]:
+    import pandas as pd
     from sklearn.metrics import adjusted_rand_score
 
     from .cluster_configs import connect
     from .datasets import make_flows, make_transactions
     from .jobs import detect_anomalies, segment
+    from .jobs._run import children_output_to
 
-    def say(text: str) -> None:
-        print(text, file=stream or sys.stdout, flush=True)
-
-    if out is not None and os.path.exists(out):
-        raise FileExistsError(f"The output folder {os.fspath(out)!r} exists; choose another.")
-    start = time.perf_counter()
-    work = tempfile.mkdtemp(prefix="scalecluster-demo-")
-    target = os.path.abspath(os.fspath(out)) if out is not None else os.path.join(work, "out")
-    say(f"Generating {n_customers:,} customers' transactions and {n_flows:,} network flows (Parquet) in {work}")
-    transactions, customers = make_transactions(n_customers, path=os.path.join(work, "transactions"),
-                                                n_partitions=4, random_state=random_state)
-    (flows,) = make_flows(n_flows, path=os.path.join(work, "flows"), n_partitions=4, random_state=random_state)
-    client = connect(cluster_config)
+    with steps.step("Generating data") as stage:
+        transactions, customers = make_transactions(n_customers, path=os.path.join(work, "transactions"),
+                                                    n_partitions=4, random_state=random_state)
+        (flows,) = make_flows(n_flows, path=os.path.join(work, "flows"), n_partitions=4, random_state=random_state)
+        stage.describe(f"{n_customers:,} customers, {n_flows:,} flows")
+    with steps.step("Dask cluster") as stage:
+        with children_output_to(os.path.join(target, "demo.log")):
+            client = connect(cluster_config)
+        stage.count(len(client.scheduler_info().get("workers", {})), "workers")
+        stage.result(f"dashboard {client.dashboard_link}")
     try:
-        workers = len(client.scheduler_info().get("workers", {}))
-        say(f"Dask cluster: {workers} workers, dashboard at {client.dashboard_link}")
         options = {"client": client, "verbose": verbose, "stream": stream, "random_state": random_state}
         segments = segment(transactions, order="order_id", out=os.path.join(target, "segments"),
                            sample_size=5_000, **options)
@@ -92,13 +139,11 @@ def run_demo(
         if cluster is not None:
             cluster.close()
 
-    import pandas as pd
-
     truth = pd.read_parquet(customers).set_index("customer_id")["behaviour"]
     ari = adjusted_rand_score(truth.loc[labels.index].to_numpy(), labels.to_numpy())
     named = pd.crosstab(labels.map(segments.names), truth.loc[labels.index].to_numpy())
-    seconds = time.perf_counter() - start
     metrics = alerts.metrics or {}
+    say = _printer(stream)
     say("")
     say("Summary")
     say(f"  Customer segments: k = {segments.k} ({segments.k_reason})")
@@ -110,16 +155,10 @@ def run_demo(
     say(f"  Anomalies: {len(alerts.alerts):,} alerts in {alerts.n_flows:,} flows (eps {alerts.eps:.3g}); "
         f"precision {metrics.get('precision', float('nan')):.3f}, recall {metrics.get('recall', float('nan')):.3f}, "
         f"F1 {metrics.get('f1', float('nan')):.3f}")
-    say(f"  Outputs: {os.path.join(target, 'segments')} and {os.path.join(target, 'anomalies')} "
-        "(report.html, plots, labels, profile / alerts)")
-    say(f"  Generated data: {work}")
-    say(f"Done in {seconds:.1f} s.")
     return {
         "segment": {"k": segments.k, "names": segments.names, "ari": ari},
         "anomalies": {"alerts": len(alerts.alerts), **metrics},
         "out": target,
-        "data": work,
-        "seconds": seconds,
     }
 
 

@@ -7,9 +7,12 @@
   cluster, with a severity.
 
 Both run in memory (pandas/NumPy) or on a Dask cluster (``client=`` or
-``cluster=``), read Parquet or CSV, and write their outputs atomically.  The
-``scalecluster`` command line runs them: ``scalecluster segment PATH``,
-``scalecluster anomalies PATH``, ``scalecluster demo``.
+``cluster=``), read Parquet or CSV (converting the columns they use, with
+errors that name the value and its line), print one line per stage, and write
+their outputs atomically: labels, tables, plots, a report that says what it was
+made from, and ``run.log`` (the libraries' own messages).  The ``scalecluster``
+command line runs them: ``scalecluster segment PATH``, ``scalecluster anomalies
+PATH``, ``scalecluster demo``.
 """
 
 from .anomalies import SEVERITY_RULE, AnomalyResult, detect_anomalies, severity_of

@@ -7,8 +7,8 @@ header but no rows.  These are caught here because the alternatives mislead:
 an unreadable folder looks empty, a header-only CSV gives columns of dtype
 object (reported later as "must be numeric"), an empty one gives pandas'
 ``EmptyDataError`` without the file's name.  Missing columns and columns of
-the wrong kind are reported by :mod:`scalecluster.features` (naming the
-column and listing the available ones).
+the wrong kind are reported by :mod:`scalecluster.jobs._columns` (naming
+the column, the closest and the available ones; for CSV, the value and its line).
 
 A path that exists is taken literally, even when its name holds glob
 characters (``weird[1].parquet``); only a path that does not exist is a glob.
@@ -22,13 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..io._files import folder_files
-
-_PARQUET = (".parquet", ".parq", ".pq")
-_CSV = (".csv", ".csv.gz")
-_TSV = (".tsv", ".tsv.gz")
-#: Field separator of each text format.
-_SEPARATORS = {"csv": ",", "tsv": "\t"}
+from ..io._header import SEPARATORS as _SEPARATORS
+from ..io._header import resolve as _resolve
 
 
 def is_dask_frame(data: Any) -> bool:
@@ -36,7 +31,19 @@ def is_dask_frame(data: Any) -> bool:
     return type(data).__module__.startswith("dask") and hasattr(data, "columns")
 
 
-def load_table(data: Any, *, lazy: bool) -> Any:
+def describe_input(data: Any) -> str:
+    """The input as a report names it: its path as given, or the kind of frame."""
+    if isinstance(data, pd.DataFrame):
+        return "a pandas DataFrame"
+    if is_dask_frame(data):
+        return "a Dask DataFrame"
+    if isinstance(data, (str, os.PathLike)):
+        return os.fspath(data)
+    return type(data).__name__
+
+
+def load_table(data: Any, *, lazy: bool, require: dict[str, Any] | None = None, columns: list[str] | None = None,
+               as_text: bool = False) -> Any:
     """The job's input as a DataFrame: Dask when ``lazy``, pandas otherwise.
 
     Parameters
@@ -48,6 +55,18 @@ def load_table(data: Any, *, lazy: bool) -> Any:
         of a few partitions when ``lazy``).
     lazy : bool
         Read with ``dask.dataframe`` (one partition per Parquet file or CSV block).
+    require : dict, default=None
+        ``parameter: column`` (or a list of columns) that must exist, checked
+        on the header or schema before any data is read (see
+        :func:`scalecluster.jobs._columns.require`).
+    columns : list of str, default=None
+        Read only these columns (all by default).
+    as_text : bool, default=False
+        Read every column of a CSV or TSV file as text, so that Dask never
+        guesses a column's type from the first block (ids that are numbers
+        there and text later, amounts that are integers there and decimals
+        later).  The job converts the columns it uses, with errors that name
+        the value, the line and the file (in memory).
 
     Raises
     ------
@@ -58,37 +77,59 @@ def load_table(data: Any, *, lazy: bool) -> Any:
     ValueError
         Files that are neither Parquet, CSV nor TSV, a folder with none, or a
         CSV/TSV file that is empty or has a header but no rows (named).
+    KeyError
+        A column of ``require`` that does not exist (a MissingColumnError, also a ValueError).
     TypeError
         ``data`` that is neither a path nor a DataFrame.
     """
-    if isinstance(data, pd.DataFrame):
-        if lazy:
+    from ._columns import require as require_columns
+
+    if isinstance(data, pd.DataFrame) or is_dask_frame(data):
+        require_columns(data, require or {}, what="the DataFrame")
+        frame = data if columns is None else data[list(columns)]
+        if isinstance(frame, pd.DataFrame) and lazy:
             import dask.dataframe as dd
 
-            return dd.from_pandas(data, npartitions=max(1, min(8, len(data) // 50_000)))
-        return data
-    if is_dask_frame(data):
-        return data
+            return dd.from_pandas(frame, npartitions=max(1, min(8, len(frame) // 50_000)))
+        return frame
     if not isinstance(data, (str, os.PathLike)):
         raise TypeError(f"The input must be a path or a DataFrame; got {type(data).__name__}.")
-    files, kind = _resolve(os.fspath(data))
+    path = os.fspath(data)
+    files, kind = _resolve(path)
+    what = repr(files[0]) if len(files) == 1 else f"{path!r}"
     if kind == "parquet":
+        if require:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(files[0]).names
+            require_columns(pd.DataFrame(columns=names), require, what=what)
         if lazy:
             import dask.dataframe as dd
 
-            return dd.read_parquet(_literal(files))
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+            return dd.read_parquet(_literal(files), columns=columns)
+        return pd.concat([pd.read_parquet(f, columns=columns) for f in files], ignore_index=True)
     sep = _SEPARATORS[kind]
+    options: dict[str, Any] = {"sep": sep, "usecols": columns}
+    if as_text:
+        options["dtype"] = str
+    heads = []
+    for file in files:  # Dask would infer the columns from the first block: check every file's head
+        heads.append(_check_rows(file, pd.read_csv(file, sep=sep, nrows=1) if _has_content(file) else None))
+        if require:
+            require_columns(heads[-1], require, what=repr(file))
     if lazy:
         import dask.dataframe as dd
 
-        for file in files:  # Dask would infer the columns from the first block: check every file's head
-            _check_rows(file, pd.read_csv(file, sep=sep, nrows=1) if _has_content(file) else None)
-        return dd.read_csv(_literal(files), sep=sep, blocksize="64MB")
-    frames = []
+        return dd.read_csv(_literal(files), blocksize="64MB", **options)
+    frames, spans, start = [], [], 0
     for file in files:
-        frames.append(_check_rows(file, pd.read_csv(file, sep=sep) if _has_content(file) else None))
-    return pd.concat(frames, ignore_index=True)
+        frame = pd.read_csv(file, **options)
+        frames.append(frame)
+        spans.append((file, start, len(frame)))
+        start += len(frame)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame.attrs["files"] = spans  # for errors that name a value's line (see _columns)
+    return frame
 
 
 def _literal(files: list[str]) -> list[str]:
@@ -118,43 +159,3 @@ def _check_rows(file: str, head: pd.DataFrame | None) -> pd.DataFrame:
             "Remove it or give a file with data."
         )
     return head
-
-
-def _resolve(path: str) -> tuple[list[str], str]:
-    """The files a path names, and their format ("parquet", "csv" or "tsv")."""
-    if os.path.isfile(path):  # before globbing: a file named "weird[1].parquet" is that file
-        files = [path]
-    elif os.path.isdir(path):
-        files = [f for f in folder_files(path) if f.lower().endswith(_PARQUET + _CSV + _TSV)]
-        if not files:
-            raise ValueError(f"The folder {path!r} holds no Parquet, CSV or TSV files.")
-    elif glob.has_magic(path):
-        files = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f))
-        if not files:
-            raise FileNotFoundError(f"No files match {path!r}.")
-    else:
-        raise FileNotFoundError(f"No such file or folder: {path!r}.")
-    kinds = {_kind(f) for f in files}
-    if kinds == {"?"} and len(files) == 1:
-        kinds = {_sniff(files[0])}
-    if "?" in kinds or len(kinds) > 1:
-        raise ValueError(
-            f"{path!r}: expected Parquet (.parquet), CSV (.csv) or TSV (.tsv) files of one kind, "
-            "not a mix or other files."
-        )
-    return files, kinds.pop()
-
-
-def _kind(file: str) -> str:
-    name = file.lower()
-    if name.endswith(_PARQUET):
-        return "parquet"
-    if name.endswith(_CSV):
-        return "csv"
-    return "tsv" if name.endswith(_TSV) else "?"
-
-
-def _sniff(path: str) -> str:
-    """A file without a known extension: Parquet if it starts with the Parquet magic, else '?'."""
-    with open(path, "rb") as handle:
-        return "parquet" if handle.read(4) == b"PAR1" else "?"

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
 
-from ._load import is_dask_frame, load_table
-from ._run import Steps, check_out_folder, job_client, write_outputs
+from .. import __version__
+from ..features import FLOW_COLUMNS
+from ..features._columns import is_dask
+from ._columns import library_errors, numbers
+from ._load import describe_input, is_dask_frame, load_table
+from ._run import LOG_NAME, Steps, check_out_folder, final_paths, job_client, job_folder
 from .report import SEVERITY_LEVELS
 
 #: (level, lowest distance to the nearest cluster in units of eps), most severe first.
@@ -27,6 +32,13 @@ SEVERITY_RULE = (
     "(a noise point is always more than eps away): critical >= 20 eps, high >= 5 eps, medium >= 2 eps, "
     "low otherwise (just beyond the reach of normal traffic)."
 )
+#: What each level means, for the reports.
+SEVERITY_MEANING = {
+    "critical": "far outside all normal traffic",
+    "high": "clearly outside normal traffic",
+    "medium": "outside normal traffic",
+    "low": "at the edge of normal traffic",
+}
 
 
 def severity_of(distance_eps: Any) -> np.ndarray:
@@ -59,6 +71,10 @@ class AnomalyResult:
     paths: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: what the run read and how: input, rows, date range, settings, version
+    info: dict[str, Any] = field(default_factory=dict)
+    time_column: str | None = None  #: the column of the flows' times, if any (shown as dates)
+    label: str | None = None  #: the ground-truth column used, if any
 
     def summary(self) -> str:
         counts = self.alerts["severity"].value_counts()
@@ -80,6 +96,7 @@ def detect_anomalies(
     columns: dict[str, str] | None = None,
     label: str | None = "label",
     normal: Any = "normal",
+    timestamp: str | None = None,
     eps: float | str = "auto",
     min_samples: int = 20,
     eps_sample_size: int = 2000,
@@ -109,7 +126,9 @@ def detect_anomalies(
     Parameters
     ----------
     data : str, path-like, pandas.DataFrame or dask.dataframe.DataFrame
-        Flows: Parquet (file, folder, glob) or CSV.
+        Flows: Parquet (file, folder, glob) or CSV.  CSV files are read as
+        text; the numeric columns used are converted here (a value that is not
+        a plain number is named, with its line), the others are kept as text.
     features : list of str, default=None
         Numeric columns to use as they are, instead of the derived traffic
         features (rows with NaN or infinite values are dropped and counted).
@@ -117,10 +136,16 @@ def detect_anomalies(
         Column names by role for the traffic features when they differ from
         ``bytes_out``, ``bytes_in``, ``packets_out``, ``packets_in``, ``duration``.
     label : str or None, default="label"
-        A ground-truth column: when present, precision, recall and F1 are
-        reported (a row is anomalous when its value differs from ``normal``).
+        A ground-truth column: precision, recall and F1 are reported (a row
+        is anomalous when its value differs from ``normal``).  The default
+        ``"label"`` is used when such a column exists; another name must exist.
     normal : default="normal"
-        The label value of normal rows (use 0 or False for numeric labels).
+        The label value of normal rows.  It is read as the label column's
+        kind (``"0"`` matches 0 in a numeric column); a value that no row
+        has is an error listing the values that occur.
+    timestamp : str, default=None
+        The column of the flows' times, for the date range in the report and
+        the alerts' times (None: a column named ``timestamp`` if there is one).
     eps : "auto" or float, default="auto"
     min_samples : int, default=20
         DBSCAN's ``min_samples`` (also the k of the k-distance graph).
@@ -139,73 +164,156 @@ def detect_anomalies(
     client, cluster, out, overwrite, random_state, plots, verbose, stream
         As for :func:`scalecluster.jobs.segment`.  ``out`` receives
         ``labels/`` (Parquet: row, cluster), ``alerts.csv``, ``summary.json``,
-        ``k_distance.png``, ``alerts.png``, ``report.md``, ``report.html``.
+        ``k_distance.png``, ``alerts.png``, ``report.md``, ``report.html``, ``run.log``.
 
     Returns
     -------
     AnomalyResult
         ``alerts`` has columns ``rank``, ``row`` (position of the flow in the
-        input), ``severity``, ``distance`` (scaled units), ``distance_eps``,
+        input), ``severity``, ``distance`` (in the scaled feature space:
+        standard deviations of the log features), ``distance_eps`` (the same
+        distance in units of eps: 1 is the edge of normal traffic),
         ``nearest_cluster``, then the input's columns and the features.
 
     Raises
     ------
     FileNotFoundError, KeyError, TypeError, ValueError
-        For a missing path, a missing column (named, with the available
-        ones), a non-numeric column, or bad parameters.
+        For a missing path, a missing column (named, with the closest and the
+        available ones), a value that is not a number (named), or bad parameters.
     """
     from numbers import Real
 
+    started = time.time()
     steps = Steps("anomalies", verbose=verbose, stream=stream)
     if eps != "auto" and (isinstance(eps, bool) or not isinstance(eps, Real) or not 0 < eps < math.inf):
         raise ValueError(f"eps must be 'auto' or a positive number; got {eps!r}.")
     if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1:
         raise ValueError(f"min_samples must be a positive integer; got {min_samples!r}.")
+    roles = _roles(features, columns)
     check_out_folder(out, overwrite=overwrite)
-    with job_client(client, cluster, steps) as active:
+    required: dict[str, Any] = {}
+    for column, role in roles.items():
+        required.setdefault(role, []).append(column)
+    if label is not None and label != "label":
+        required["label"] = label
+    if timestamp is not None:
+        required["timestamp"] = timestamp
+    info: dict[str, Any] = {
+        "job": "anomalies", "input": describe_input(data), "version": __version__,
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)),
+        "columns": {"features": list(features)} if features is not None else {**FLOW_COLUMNS, **(columns or {})},
+        "settings": {"eps": eps, "min_samples": int(min_samples), "log": log, "eps_sample_size": eps_sample_size,
+                     "random_state": random_state},
+    }
+    written: dict[str, str] = {}
+    distributed = client is not None or cluster is not None
+    with job_folder(out, overwrite=overwrite, uses_distributed=distributed) as folder, \
+            job_client(client, cluster, steps, log=folder and os.path.join(folder, LOG_NAME)) as active:
         lazy = active is not None or is_dask_frame(data)
-        with steps.step("Reading flows"):
-            frame = load_table(data, lazy=lazy)
-            _check_columns(frame, features, columns)
-            frame, offsets = _number_rows(frame, lazy, active, steps)
-        result = _run(frame, offsets, lazy, active, steps, features, columns, label, normal, eps, int(min_samples),
-                      eps_sample_size, max_core_points, log, algorithm, random_state)
-        write_outputs(result, out, overwrite=overwrite, steps=steps,
-                      write=lambda folder: _write(result, folder, plots, lazy, steps))
+        info["run_on"] = _run_on(active, lazy)
+        with library_errors("flows"):
+            with steps.step("Reading flows") as stage:
+                frame = load_table(data, lazy=lazy, require=required, as_text=True)
+                what = info["input"] if info["input"].startswith("a ") else repr(info["input"])
+                frame = numbers(frame, roles, what=what)
+                time_column = timestamp if timestamp is not None else (
+                    "timestamp" if "timestamp" in frame.columns else None)
+                frame, offsets, n_rows, span = _number_rows(frame, lazy, active, steps, time_column)
+                stage.count(n_rows, "rows")
+            info.update(rows=n_rows, time_column=time_column, **span)
+            used_label = label if label is not None and label in frame.columns else None
+            if used_label is not None:
+                normal = _normal_value(frame[used_label].dtype, normal)
+                info["settings"].update(label=used_label, normal=normal)
+            result = _run(frame, offsets, lazy, active, steps, features, columns, used_label, normal, eps,
+                          int(min_samples), eps_sample_size, max_core_points, log, algorithm, random_state, n_rows)
+        result.info, result.time_column, result.label = info, time_column, used_label
+        info["seconds"] = round(time.time() - started, 1)
+        if folder is not None:
+            with steps.step("Writing outputs") as stage:
+                written = _write(result, folder, plots, lazy, steps)
+                stage.count(len(written) + 1, "files and folders")
+    result.paths = final_paths(written, folder, out)
     return steps.finish(result)
 
 
-def _check_columns(frame: Any, features: list[str] | None, columns: dict[str, str] | None) -> None:
-    """Columns exist and are numeric (dtypes only; nothing computed)."""
+def _roles(features: list[str] | None, columns: dict[str, str] | None) -> dict[str, str]:
+    """The numeric columns the job uses -> the parameter that named them (checked, nothing read)."""
     from ..features import FLOW_COLUMNS
-    from ..features._columns import require_columns, require_numeric
 
     if features is not None:
-        if isinstance(features, str) or not len(features):
+        if isinstance(features, str) or not len(features) or not all(isinstance(c, str) for c in features):
             raise ValueError(f"features must be a non-empty list of column names; got {features!r}.")
-        require_columns(frame, {"features": list(features)})
-        require_numeric(frame, features)
-    else:
-        unknown = sorted(set(columns or {}) - set(FLOW_COLUMNS))
-        if unknown:
-            raise ValueError(f"Unknown role(s) {unknown} in columns; the roles are {list(FLOW_COLUMNS)}.")
-        roles = {**FLOW_COLUMNS, **(columns or {})}
-        require_columns(frame, roles)
-        require_numeric(frame, roles.values())
+        return {c: "features" for c in features}
+    unknown = sorted(set(columns or {}) - set(FLOW_COLUMNS))
+    if unknown:
+        raise ValueError(f"Unknown role(s) {unknown} in columns; the roles are {list(FLOW_COLUMNS)}.")
+    return {column: role for role, column in {**FLOW_COLUMNS, **(columns or {})}.items()}
 
 
-def _number_rows(frame: Any, lazy: bool, client: Any, steps: Steps) -> tuple[Any, np.ndarray]:
-    """``frame`` indexed by row position in the input (0, 1, …), and each partition's first row."""
+def _run_on(client: Any, lazy: bool) -> str:
+    if client is not None:
+        n = len(client.scheduler_info().get("workers", {}))
+        return f"Dask cluster, {n} worker{'s' if n != 1 else ''}"
+    return "Dask, local threads" if lazy else "in memory (pandas, NumPy)"
+
+
+def _normal_value(dtype: Any, normal: Any) -> Any:
+    """``normal`` as the label column's kind: "0" for a numeric column is 0; 0 for a text column is "0"."""
+    if pd.api.types.is_bool_dtype(dtype) and isinstance(normal, str) and normal.lower() in ("true", "false"):
+        return normal.lower() == "true"
+    if pd.api.types.is_numeric_dtype(dtype) and isinstance(normal, str):
+        try:
+            value = float(normal)
+        except ValueError:
+            return normal
+        return int(value) if value.is_integer() else value
+    if (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)) and not isinstance(normal, str):
+        return str(normal)
+    return normal
+
+
+def _number_rows(frame: Any, lazy: bool, client: Any, steps: Steps,
+                 time_column: str | None) -> tuple[Any, np.ndarray, int, dict[str, str]]:
+    """``frame`` indexed by row position in the input (0, 1, …), each partition's first row, the row count
+    and the date range of ``time_column`` (``first`` and ``last``; values that are not dates are ignored)."""
+    times = None if time_column is None else _as_times(frame[time_column])
     if not lazy:
-        return _renumber(frame, 0), np.array([0])
+        span = _span(times.min(), times.max()) if times is not None else {}
+        return _renumber(frame, 0), np.array([0]), len(frame), span
     import dask
     import dask.dataframe as dd
 
-    lengths = np.asarray(steps.compute(client, frame.map_partitions(len))[0], dtype=np.int64)
+    wanted = [frame.map_partitions(len)] + ([times.min(), times.max()] if times is not None else [])
+    lengths, *ends = steps.compute(client, *wanted)
+    lengths = np.asarray(lengths, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     pieces = [dask.delayed(_renumber)(part, int(o)) for part, o in zip(frame.to_delayed(), offsets)]
     meta = _renumber(frame._meta, 0)
-    return dd.from_delayed(pieces, meta=meta, verify_meta=False), offsets
+    return (dd.from_delayed(pieces, meta=meta, verify_meta=False), offsets, int(lengths.sum()),
+            _span(*ends) if ends else {})
+
+
+def _as_times(series: Any) -> Any:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    if is_dask(series):
+        return series.map_partitions(_coerce_times, meta=pd.Series(pd.to_datetime([]), name=series.name))
+    return _coerce_times(series)
+
+
+def _coerce_times(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series.dtype):  # numbers: no unit to read them in
+        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]", name=series.name)
+    return pd.to_datetime(series, format="mixed", errors="coerce", utc=True)
+
+
+def _span(first: Any, last: Any) -> dict[str, str]:
+    from .segment import _date_text
+
+    if pd.isna(first) or pd.isna(last):
+        return {}
+    return {"first": _date_text(first), "last": _date_text(last)}
 
 
 def _renumber(part: pd.DataFrame, first: int) -> pd.DataFrame:
@@ -220,13 +328,13 @@ def _finite_rows(feats: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run(frame, offsets, lazy, client, steps, features, columns, label, normal, eps, min_samples,
-         eps_sample_size, max_core_points, log, algorithm, random_state) -> AnomalyResult:
+         eps_sample_size, max_core_points, log, algorithm, random_state, n_rows) -> AnomalyResult:
     from .. import DBSCAN
     from ..features import scale, traffic_features
     from ..metrics import suggest_eps
 
     notes: list[str] = []
-    with steps.step("Traffic features" if features is None else "Features"):
+    with steps.step("Features") as stage:
         if features is None:
             feats, report = traffic_features(frame, columns=columns, missing="drop")
             names = list(feats.columns)
@@ -235,7 +343,15 @@ def _run(frame, offsets, lazy, client, steps, features, columns, label, normal, 
             raw = frame[names].astype("float64")
             feats = raw.map_partitions(_finite_rows, meta=raw) if lazy else _finite_rows(raw)
             report = None
-        scaled, scaling = scale(feats, log=log)
+        try:
+            scaled, scaling = scale(feats, log=log)
+        except ValueError as error:
+            if "negative values" not in str(error):
+                raise
+            raise ValueError(
+                f"{str(error).split(';')[0]}: the log scale needs values >= 0. Choose columns of counts or "
+                "sizes with features=, or shift these columns to start at 0."
+            ) from None
         if lazy:
             (scaled,) = steps.persist(client, scaled)
             X = scaled.to_dask_array(lengths=True)
@@ -244,36 +360,58 @@ def _run(frame, offsets, lazy, client, steps, features, columns, label, normal, 
         n_flows = int(X.shape[0])
         if report is not None:
             report = report.compute()
+            if report.missing:
+                notes.append(f"{report.missing:,} flows with a missing or negative input were left out.")
             notes.append(
-                f"{report.missing} flows with a missing or negative input were dropped; "
-                f"{report.zero_packets} without packets, {report.no_reply} without a reply and "
-                f"{report.short_duration} shorter than 1 ms were made finite (see features.traffic_features)."
+                f"Made finite (see features.traffic_features): {report.zero_packets:,} flows without packets, "
+                f"{report.no_reply:,} without a reply, {report.short_duration:,} shorter than 1 ms."
             )
-        else:
-            n_in = int(steps.compute(client, frame.index.size)[0]) if lazy else len(frame)
-            notes.append(f"{n_in - n_flows} rows with a missing or infinite feature were dropped.")
+        elif n_rows - n_flows:
+            notes.append(f"{n_rows - n_flows:,} rows with a missing or infinite feature were left out.")
+        stage.describe(f"{n_flows:,} flows, {len(names)} features")
     if n_flows <= min_samples:
-        raise ValueError(f"{n_flows} flows are too few for min_samples={min_samples}.")
+        raise ValueError(
+            f"{n_flows:,} flows with usable features are too few for min_samples={min_samples}; lower it, "
+            "or give more flows."
+        )
 
     suggestion = None
     if eps == "auto":
-        with steps.step(f"Choosing eps (k-distance knee, k={min_samples}, {eps_sample_size} sampled flows)"):
-            suggestion = suggest_eps(X, min_samples, sample_size=eps_sample_size, random_state=random_state)
+        with steps.step("Choosing eps") as stage:
+            try:
+                suggestion = suggest_eps(X, min_samples, sample_size=eps_sample_size, random_state=random_state)
+            except ValueError as error:
+                if not str(error).startswith("suggest_eps:"):
+                    raise
+                raise ValueError(
+                    f"eps cannot be chosen from the data: {str(error).removeprefix('suggest_eps: ')} "
+                    "Give eps= yourself, or lower min_samples=."
+                ) from None
             eps_value = float(suggestion.eps)
-            eps_reason = f"knee of the k-distance graph (k = min_samples = {min_samples}, {len(suggestion.k_distances)} sampled flows)"
-            steps.say(f"  eps = {eps_value:.4g}")
+            eps_reason = (f"knee of the k-distance graph (k = min_samples = {min_samples}, "
+                          f"{len(suggestion.k_distances):,} sampled flows)")
+            stage.count(len(suggestion.k_distances), "sampled flows")
+            stage.result(f"eps = {eps_value:.4g}")
     else:
         eps_value, eps_reason = float(eps), "given"
 
-    if algorithm is None:
-        algorithm = "grid" if len(names) <= 8 else "auto"
-    with steps.step("DBSCAN"):
-        model = DBSCAN(eps=eps_value, min_samples=min_samples, algorithm=algorithm).fit(X)
+    chosen = algorithm if algorithm is not None else ("grid" if len(names) <= 8 else "auto")
+    with steps.step("DBSCAN") as stage:
+        stage.describe(f"{n_flows:,} flows, eps {eps_value:.4g}, min_samples {min_samples}")
+        try:
+            model = DBSCAN(eps=eps_value, min_samples=min_samples, algorithm=chosen).fit(X)
+        except ValueError as error:
+            if algorithm is not None or "cannot index this data" not in str(error):
+                raise
+            # eps is tiny against the data's range: the grid's cells cannot be numbered; the tree can.
+            notes.append(f"eps = {eps_value:.4g} is too small against the data's range for the grid index; "
+                         "DBSCAN used its tree index.")
+            model = DBSCAN(eps=eps_value, min_samples=min_samples, algorithm="auto").fit(X)
         labels = model.labels_
         if lazy:
             (labels,) = steps.persist(client, labels)
 
-    with steps.step("Ranking alerts"):
+    with steps.step("Ranking alerts") as stage:
         core_index = np.asarray(model.core_sample_indices_)
         chunks = (n_flows,) if not lazy else X.chunks[0]
         starts = np.concatenate([[0], np.cumsum(chunks)[:-1]]).astype(np.int64)
@@ -300,6 +438,9 @@ def _run(frame, offsets, lazy, client, steps, features, columns, label, normal, 
             notes.append(f"Distances measured to a sample of {len(core_X):,} of the {n_core:,} core points "
                          "(stratified by cluster): a distance may be over-estimated.")
         n_clusters = len(np.unique(core_labels)) if len(core_labels) else 0
+        if n_clusters == 0:
+            notes.append("DBSCAN found no cluster of normal traffic: every flow is an alert. eps is too small "
+                         "or min_samples too large for this data.")
         alerts = _rank(noise, core_X, core_labels, eps_value, names)
         alerts = _with_flow_columns(alerts, frame, offsets, lazy, client, steps)
         if len(alerts):
@@ -307,18 +448,31 @@ def _run(frame, offsets, lazy, client, steps, features, columns, label, normal, 
             position = list(alerts.columns).index(names[0] + "_scaled")
             for offset, column in enumerate(c for c in names if c not in alerts.columns):
                 alerts.insert(position + offset, column, original[column].to_numpy())
+        stage.count(len(alerts), "alerts")
+        stage.result(f"{n_clusters} clusters of normal traffic")
 
     metrics = None
-    if label is not None and label in frame.columns:
-        with steps.step("Scoring against the labels"):
+    if label is not None:
+        with steps.step("Scoring") as stage:
             truth_all = frame[label] != normal
             positives = int(steps.compute(client, truth_all.sum())[0]) if lazy else int(truth_all.sum())
+            if positives == n_rows:
+                values = frame[label].dropna().unique()
+                values = values.compute() if lazy else values
+                shown = ", ".join(repr(v) for v in list(values)[:8])
+                raise ValueError(
+                    f"No row of the label column {label!r} (label=) has the value {normal!r} (normal=), so every "
+                    f"flow would count as an anomaly; its values include {shown}. Name the value of normal "
+                    "rows with normal=."
+                )
             hits = int((alerts[label] != normal).sum())
             precision = hits / len(alerts) if len(alerts) else 0.0
             recall = hits / positives if positives else 0.0
             f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
             metrics = {"precision": precision, "recall": recall, "f1": f1, "true_anomalies": positives,
                        "alerts": len(alerts), "true_positives": hits}
+            stage.describe(f"{positives:,} labelled anomalies")
+            stage.result(f"precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}")
 
     fraction = min(1.0, 5000 / max(n_flows, 1))
     sample = scaled.sample(frac=fraction, random_state=random_state) if fraction < 1 else scaled
@@ -431,15 +585,16 @@ def _write(result: AnomalyResult, folder: str, plots: bool, lazy: bool, steps: S
         result.labels.reset_index().to_parquet(os.path.join(labels_dir, "part-00000.parquet"), index=False)
     written["labels"] = labels_dir
     written["alerts"] = os.path.join(folder, "alerts.csv")
-    result.alerts[[c for c in result.alerts.columns if not c.endswith("_scaled")]].to_csv(written["alerts"], index=False)
+    result.alerts[[c for c in result.alerts.columns if not c.endswith("_scaled")]].to_csv(
+        written["alerts"], index=False, float_format="%.15g")
     written.update(report.anomaly_report(result, folder, plots=plots, say=steps.say))
     summary = {
         "n_flows": result.n_flows, "alerts": len(result.alerts), "eps": result.eps, "eps_reason": result.eps_reason,
         "min_samples": result.min_samples, "n_clusters": result.n_clusters, "features": result.features,
         "severity": {lvl: int((result.alerts["severity"] == lvl).sum()) for lvl in SEVERITY_LEVELS},
-        "severity_rule": result.severity_rule, "metrics": result.metrics,
+        "severity_rule": result.severity_rule, "metrics": result.metrics, "notes": result.notes, "run": result.info,
     }
     written["summary"] = os.path.join(folder, "summary.json")
     with open(written["summary"], "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
+        json.dump(summary, handle, indent=2, default=str)
     return written

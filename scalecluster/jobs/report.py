@@ -1,19 +1,156 @@
 """One-page reports (Markdown and HTML) and plots (PNG, matplotlib's Agg backend).
 
-matplotlib is the optional extra ``plot``: without it the reports are still
+A report opens with what it was made from (input, rows, date range, reference
+date, columns, settings, where it ran, the scalecluster version), then gives
+tables that fit the page: human headers with units, one precision per column,
+amounts with a currency when one was given.  A table that would not fit shows
+the columns that matter; the full table is the CSV beside the report.
+
+matplotlib is a dependency; should it be missing, the reports are still
 written, with a line saying the plots were skipped.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+SEVERITY_LEVELS = ("critical", "high", "medium", "low")
+#: Symbols for common currency codes (others are written as given, before the amount).
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩"}
+#: Colours of the severity levels in the plots and the HTML (colour-blind safe, darkest = most severe).
+SEVERITY_COLOURS = {"critical": "#b2182b", "high": "#ef8a62", "medium": "#8073ac", "low": "#67a9cf"}
+#: Headers for column names flows and transactions often have.
+KNOWN_HEADERS = {
+    "src_ip": "Source IP", "dst_ip": "Destination IP", "src_port": "Source port", "dst_port": "Destination port",
+    "protocol": "Protocol", "label": "Label", "timestamp": "Time", "total_bytes": "Bytes", "total_packets": "Packets",
+    "bytes_per_packet": "Bytes per packet", "send_receive_ratio": "Sent / received", "duration": "Duration (s)",
+    "packets_per_second": "Packets per second",
+}
+#: Rows shown in the report's table of alerts (all are in alerts.csv).
+TOP_ALERTS = 20
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def money(value: Any, currency: str | None, decimals: int = 2) -> str:
+    """``€1,234`` / ``CHF 1,234.50`` / ``1,234`` (no currency): an amount with thousands separators."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    number = f"{abs(float(value)):,.{decimals}f}"
+    sign = "-" if float(value) < 0 and float(number.replace(",", "")) != 0 else ""
+    if not currency:
+        return sign + number
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency)
+    return f"{sign}{symbol}{number}" if len(symbol) == 1 else f"{sign}{symbol} {number}"
+
+
+def money_decimals(values: Sequence[float]) -> int:
+    """One precision for a column of amounts: whole units when the largest is 100 or more, else cents."""
+    finite = [abs(v) for v in values if v is not None and np.isfinite(v)]
+    return 0 if finite and max(finite) >= 100 else 2
+
+
+def count_decimals(values: Sequence[float]) -> int:
+    """0 when every value is whole (counts, their medians mostly), else 1, for the whole column."""
+    return 0 if all(float(v).is_integer() for v in values if np.isfinite(v)) else 1
+
+
+def significant(value: float, digits: int = 4) -> str:
+    """``24,460`` / ``3.512`` / ``0.001234``: ``digits`` significant digits, thousands separated."""
+    if value is None or not np.isfinite(value):
+        return "-" if value is None or np.isnan(value) else ("inf" if value > 0 else "-inf")
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
+
+
+def size_in_bytes(value: float) -> str:
+    """``379.0 MB``: bytes in decimal units, one decimal."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:,.1f} {unit}"
+    return f"{value:,.0f} B"
+
+
+def when(value: Any) -> str:
+    """A time as ``2025-01-01 23:44:48`` (no fractions, never nanoseconds); text that is not a time as is."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "-"
+    try:
+        stamp = pd.Timestamp(value) if not isinstance(value, (int, float, np.number)) else None
+    except (ValueError, TypeError):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
+        return str(value)
+    text = stamp.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text} {stamp.tzname()}" if stamp.tzinfo is not None else text
+
+
+def header_of(column: str) -> str:
+    """A column name as a table header: ``src_ip`` -> ``Source IP``, ``bytes_out`` -> ``Bytes out``."""
+    if column in KNOWN_HEADERS:
+        return KNOWN_HEADERS[column]
+    words = str(column).replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+@dataclass
+class Table:
+    """A table as the reports show it: formatted cells, and which columns are numbers (right-aligned)."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    classes: list[list[str]] | None = None  #: optional CSS class per cell (severity colours)
+    #: per column: 1 always shown, 2 hidden on pages narrower than 56em, 3 narrower than 48em (Markdown: all)
+    priority: list[int] | None = None
+
+    def markdown(self) -> str:
+        def cell(text: str) -> str:
+            return str(text).replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| " + " | ".join(cell(h) for h in self.headers) + " |",
+                 "|" + "|".join("---:" if n else "---" for n in self.numeric) + "|"]
+        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        def cls(numeric: bool, *extra: str) -> str:
+            names = " ".join(n for n in ("num" if numeric else "", *extra) if n)
+            return f' class="{names}"' if names else ""
+
+        level = [f"p{p}" if p > 1 else "" for p in (self.priority or [1] * len(self.headers))]
+        head = "".join(f"<th{cls(n, p)}>{html.escape(h)}</th>" for h, n, p in zip(self.headers, self.numeric, level))
+        body = []
+        for i, row in enumerate(self.rows):
+            extra = self.classes[i] if self.classes else [""] * len(row)
+            cells = "".join(f"<td{cls(n, e, p)}>{html.escape(str(c))}</td>"
+                            for c, n, e, p in zip(row, self.numeric, extra, level))
+            body.append(f"<tr>{cells}</tr>")
+        return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _meta_table(rows: list[tuple[str, str]]) -> tuple[str, str]:
+    """The header block: (Markdown, HTML)."""
+    md = ["| | |", "|---|---|"] + [f"| **{k}** | {str(v).replace('|', '/')} |" for k, v in rows]
+    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return "\n".join(md), f'<table class="meta">{cells}</table>'
+
+
+# ------------------------------------------------------------------ plots
 
 
 def _pyplot() -> Any:
@@ -36,16 +173,17 @@ def _save(plt: Any, figure: Any, path: str) -> str:
     return path
 
 
-# ------------------------------------------------------------------ plots
-
-
 def plot_sweep(sweep: pd.DataFrame, chosen: int, plt: Any) -> Any:
     """Elbow (inertia), silhouette (with its interval) and Davies–Bouldin against k."""
     from ..metrics import KSweep
 
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     KSweep(sweep, chosen, "").plot(axes=axes)
-    figure.suptitle(f"Choosing k: k = {chosen}")
+    titles = ("Inertia (look for the elbow)", "Silhouette (higher is better)", "Davies–Bouldin (lower is better)")
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize="medium")
+    for ax in axes:
+        ax.set_xlabel(f"k (dashed: the chosen k = {chosen})")
     return figure
 
 
@@ -61,14 +199,15 @@ def plot_segments_pca(sample: pd.DataFrame, names: dict[int, str], plt: Any) -> 
     for segment, name in sorted(names.items()):
         mask = sample["segment"].to_numpy() == segment
         ax.scatter(points[mask, 0], points[mask, 1], s=4, alpha=0.5, label=f"{segment}: {name}")
-    ax.set_xlabel(f"PC1 ({explained[0]:.0%})")
-    ax.set_ylabel(f"PC2 ({explained[1]:.0%})")
+    ax.set_xlabel(f"First principal component ({explained[0]:.0%} of the spread)")
+    ax.set_ylabel(f"Second ({explained[1]:.0%})")
     ax.legend(markerscale=3, fontsize="small")
-    ax.set_title(f"Segments on scaled log RFM ({len(sample):,} customers sampled)")
+    ax.set_title(f"Segments of {len(sample):,} sampled customers\n(recency, frequency, spend: log scale, standardised)",
+                 fontsize="medium")
     return figure
 
 
-def plot_profile_heatmap(profile: pd.DataFrame, overall: dict[str, float], plt: Any) -> Any:
+def plot_profile_heatmap(profile: pd.DataFrame, overall: dict[str, float], plt: Any, currency: str | None = None) -> Any:
     """Median recency, frequency and monetary value per segment, coloured by log ratio to the overall median."""
     columns = ["recency", "frequency", "monetary"]
     values = profile[[f"{c}_median" for c in columns]].to_numpy(dtype=np.float64)
@@ -77,84 +216,109 @@ def plot_profile_heatmap(profile: pd.DataFrame, overall: dict[str, float], plt: 
     figure, ax = plt.subplots(figsize=(6.0, 0.6 * len(profile) + 1.6))
     limit = max(float(np.abs(ratio).max()), 1e-9)
     ax.imshow(ratio, cmap="RdYlGn", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(3), ["recency (days)", "frequency", "monetary"])
+    ax.set_xticks(range(3), ["Days since\nlast order", "Orders", "Spend"])
     ax.set_yticks(range(len(profile)), [f"{s}: {n}" for s, n in zip(profile.index, profile["name"])])
+    decimals = (0, count_decimals(values[:, 1]), money_decimals(values[:, 2]))
     for i in range(values.shape[0]):
         for j in range(3):
-            ax.text(j, i, f"{values[i, j]:,.0f}", ha="center", va="center", fontsize="small")
-    ax.set_title("Segment medians (green: better than the overall median)")
+            text = money(values[i, j], currency, decimals[2]) if j == 2 else f"{values[i, j]:,.{decimals[j]}f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize="small")
+    ax.set_title("Segment medians (green: better than the median customer)", fontsize="medium")
     return figure
 
 
-def plot_k_distance(suggestion: Any, plt: Any) -> Any:
+def plot_k_distance(suggestion: Any, min_samples: int, plt: Any) -> Any:
     figure, ax = plt.subplots(figsize=(6.0, 3.6))
     suggestion.plot(ax=ax)
-    ax.set_title(f"k-distance graph: eps = {suggestion.eps:.4g} at the knee")
+    ax.set_xlabel("sampled flows, sorted by that distance")
+    ax.set_ylabel(f"distance to the {min_samples}th\nnearest flow (scaled)")
+    ax.set_title(f"Choosing eps: the knee of the k-distance curve, eps = {suggestion.eps:.4g}", fontsize="medium")
     return figure
 
 
 def plot_alerts(sample: pd.DataFrame, alerts: pd.DataFrame, columns: list[str], plt: Any) -> Any:
-    """Normal traffic (sampled) and the alerts on the first two principal components of the scaled features."""
+    """Normal traffic as a grey density, the alerts as coloured rings over it.
+
+    Both on the first two principal components of the *normal* sampled flows'
+    scaled features, so the axes describe normal traffic.  Rings (not filled
+    dots) leave the grey visible under thousands of alerts; the most severe
+    are drawn last, on top.
+    """
     scaled = [f"{c}_scaled" for c in columns]
-    base = sample[scaled].to_numpy(dtype=np.float64)
+    flagged = set(alerts["row"]) if len(alerts) else set()
+    normal = sample[~sample.index.isin(flagged)] if flagged else sample
+    base = (normal if len(normal) >= 3 else sample)[scaled].to_numpy(dtype=np.float64)
     mean = base.mean(axis=0)
     _, _, components = np.linalg.svd(base - mean, full_matrices=False)
-    figure, ax = plt.subplots(figsize=(6.4, 4.8))
-    points = (base - mean) @ components[:2].T
-    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.3, color="grey", label="sampled flows")
+    project = components[:2].T
+    points = (base - mean) @ project
+    figure, ax = plt.subplots(figsize=(8.4, 5.0))
+    ax.hexbin(points[:, 0], points[:, 1], gridsize=60, bins="log", cmap="Greys", mincnt=1, linewidths=0,
+              zorder=1)
+    ax.scatter([], [], marker="h", color="grey", label=f"normal traffic\n({len(normal):,} sampled flows)")
     if len(alerts):
         for level in SEVERITY_LEVELS[::-1]:
             chosen = alerts[alerts["severity"] == level]
             if len(chosen):
-                p = (chosen[scaled].to_numpy(dtype=np.float64) - mean) @ components[:2].T
-                ax.scatter(p[:, 0], p[:, 1], s=10, label=f"{level} ({len(chosen)})")
-    ax.set_xlabel("PC1")
-    ax.set_ylabel("PC2")
-    ax.legend(markerscale=2, fontsize="small")
-    ax.set_title("Alerts among the flows (scaled log features)")
+                p = (chosen[scaled].to_numpy(dtype=np.float64) - mean) @ project
+                ax.scatter(p[:, 0], p[:, 1], s=18, facecolors="none", edgecolors=SEVERITY_COLOURS[level],
+                           linewidths=0.8, alpha=0.8, label=f"{level} ({len(chosen):,})", zorder=2)
+    ax.set_xlabel("First principal component of normal traffic")
+    ax.set_ylabel("Second principal component")
+    ax.legend(fontsize="small", title="alerts by severity", title_fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.set_title(f"{len(alerts):,} alerts (rings) against normal traffic (grey; darker = more flows)",
+                 fontsize="medium")
     return figure
 
 
-SEVERITY_LEVELS = ("critical", "high", "medium", "low")
+# ------------------------------------------------------------------ pages
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:62em;margin:1.5em auto;
+padding:0 1em;line-height:1.45;color:#222}
+h1{margin-bottom:.3em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.6em 0;max-width:100%}
+table.data{font-size:88%}
+td,th{padding:3px 7px;border-bottom:1px solid #e3e3e3;vertical-align:top;text-align:left}
+td.num{white-space:nowrap}.chosen{font-weight:600}
+table.data th{background:#f4f4f4;font-weight:600}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+table.meta{font-size:92%}table.meta th{font-weight:600;white-space:nowrap;padding-right:1.2em;color:#444}
+table.meta table.data td{overflow-wrap:break-word}
+table.data td{overflow-wrap:break-word}
+p.note{color:#555;font-size:90%}
+.critical{color:#b2182b;font-weight:600}.high{color:#c4551f;font-weight:600}.medium{color:#6a5a9c}.low{color:#2c7fb8}
+img{max-width:100%;height:auto;display:block;margin:.8em 0}
+@media (max-width:56em){.p2{display:none}table.data{font-size:82%}}
+@media (max-width:48em){.p3{display:none}}
+@media (max-width:36em){table.data td{overflow-wrap:anywhere;white-space:normal}}
+"""
 
 
-# ------------------------------------------------------------------ reports
-
-
-def _table_markdown(frame: pd.DataFrame, floatfmt: str = ".3g") -> str:
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = []
-    for _, row in frame.iterrows():
-        cells = [format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v) for v in row]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join([header, rule, *rows])
-
-
-def _write_pages(folder: str, title: str, blocks: list[tuple[str, Any]]) -> dict[str, str]:
-    """Write report.md and report.html from blocks: ("h", text), ("p", text), ("table", frame), ("img", file)."""
-    md, body = [f"# {title}", ""], [f"<h1>{html.escape(title)}</h1>"]
+def _write_pages(folder: str, title: str, meta: list[tuple[str, str]], blocks: list[tuple[str, Any]]) -> dict[str, str]:
+    """Write report.md and report.html: the header block, then ("h", text), ("p", text), ("note", text),
+    ("table", Table) and ("img", file) blocks."""
+    meta_md, meta_html = _meta_table(meta)
+    md, body = [f"# {title}", "", meta_md, ""], [f"<h1>{html.escape(title)}</h1>", meta_html]
     for kind, value in blocks:
         if kind == "h":
             md += [f"## {value}", ""]
             body.append(f"<h2>{html.escape(value)}</h2>")
-        elif kind == "p":
-            md += [value, ""]
-            body.append(f"<p>{html.escape(value)}</p>")
+        elif kind in ("p", "note"):
+            md += [value if kind == "p" else f"*{value}*", ""]
+            body.append(f"<p{' class=note' if kind == 'note' else ''}>{html.escape(value)}</p>")
         elif kind == "table":
-            md += [_table_markdown(value), ""]
-            body.append(value.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="table"))
+            md += [value.markdown(), ""]
+            body.append(value.html())
         elif kind == "img":
             md += [f"![{value}]({value})", ""]
             body.append(f'<img src="{html.escape(value)}" alt="{html.escape(value)}">')
-    style = (
-        "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
-        "table{border-collapse:collapse;font-size:90%}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
-        "img{max-width:100%}"
-    )
     page = (
-        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n" + "\n".join(body)
+        + "\n</body></html>\n"
     )
     paths = {"report_md": os.path.join(folder, "report.md"), "report_html": os.path.join(folder, "report.html")}
     with open(paths["report_md"], "w", encoding="utf-8") as handle:
@@ -170,7 +334,7 @@ def _plots(folder: str, makers: dict[str, Callable[[Any], Any]], plots: bool, sa
         return {}, "Plots were not requested."
     plt = _pyplot()
     if plt is None:
-        note = 'Plots skipped: matplotlib is not installed (pip install "scalecluster[plot]").'
+        note = "Plots skipped: matplotlib is not installed (pip install matplotlib)."
         say(f"  {note}")
         return {}, note
     written = {}
@@ -179,70 +343,241 @@ def _plots(folder: str, makers: dict[str, Callable[[Any], Any]], plots: bool, sa
     return written, None
 
 
+def _run_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """The header block's last rows: where and when it ran, and the version."""
+    ran = info.get("run_on", "")
+    if info.get("started"):
+        ran += f"; started {info['started']}"
+    if info.get("seconds") is not None:
+        ran += f", took {info['seconds']:.1f} s"
+    return [("Ran", ran), ("scalecluster", info.get("version", ""))]
+
+
 def segment_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print) -> dict[str, str]:
     """Plots and the one-page report of a :class:`~scalecluster.jobs.SegmentResult`, written into ``folder``."""
+    currency = getattr(result, "currency", None)
     makers = {}
     if result.sweep is not None:
         makers["k_sweep"] = lambda plt: plot_sweep(result.sweep, result.k, plt)
     makers["pca"] = lambda plt: plot_segments_pca(result.sample, result.names, plt)
-    makers["profile_heatmap"] = lambda plt: plot_profile_heatmap(result.profile, result.overall, plt)
+    makers["profile_heatmap"] = lambda plt: plot_profile_heatmap(result.profile, result.overall, plt, currency)
     written, note = _plots(folder, makers, plots, say)
 
-    profile = result.profile.reset_index()
-    shown = profile[["segment", "name", "customers", "share", "recency_median", "frequency_median",
-                     "monetary_median", "revenue_share", "outliers"]].copy()
-    shown["share"] = [f"{v:.1%}" for v in shown["share"]]
-    shown["revenue_share"] = [f"{v:.1%}" for v in shown["revenue_share"]]
+    info = result.info or {}
+    columns = info.get("columns", {})
+    settings = info.get("settings", {})
+    meta = [("Input", info.get("input", ""))]
+    if "rows" in info:
+        meta.append(("Rows", f"{info['rows']:,} transactions, {result.n_customers:,} customers"))
+    if "first" in info:
+        meta.append(("Dates", f"{info['first']} to {info['last']} (first and last transaction)"))
+        meta.append(("Reference date", (f"{info['reference_date']} ({info['reference_rule']}); recency counts the "
+                                       "days from a customer's last order to it")))
+    if columns:
+        meta.append(("Columns", ", ".join(f"{role}: {column}" for role, column in columns.items())))
+    if settings:
+        k_text = f"k {settings.get('k')} (chosen: {result.k})" if result.sweep is not None else f"k = {result.k}"
+        meta.append(("Settings", (f"{k_text}; {settings.get('n_init')} KMeans starts; silhouette on "
+                                 f"{settings.get('sample_size'):,} sampled customers; seed {settings.get('random_state')}; "
+                                 f"currency {currency or 'none'}")))
+    meta += _run_rows(info)
+
+    unit = f" ({CURRENCY_SYMBOLS.get(currency.upper(), currency)})" if currency else ""
     blocks: list[tuple[str, Any]] = [
         ("p", f"{result.n_customers:,} customers in {result.k} segments. k: {result.k_reason}."),
         ("h", "Segments"),
-        ("table", shown),
-        ("p", ("Recency in days since the last order, frequency in orders, monetary in total spend; medians. "
-              f"Overall medians: recency {result.overall['recency']:.1f}, frequency {result.overall['frequency']:.1f}, "
-              f"monetary {result.overall['monetary']:,.1f}.")),
-        ("p", ("Names: recent = median recency below the overall median, frequent = median frequency above it, "
-              "high spend = median monetary above it. Champions: the recent, frequent, high-spend segment with "
-              "the highest median spend; Loyal: other recent and frequent; New: recent, not frequent; "
-              "At Risk: frequent, not recent; Lost: neither. Repeated names get 2, 3, ... by decreasing revenue.")),
-        *[("p", n) for n in result.notes],
+        ("table", segment_table(result.profile, currency)),
+        ("note", (f"Outliers: customers outside the IQR fences (log scale), left out of the fit and assigned to "
+                 f"their nearest segment. All columns (means, medians, revenue{unit}) are in profile.csv; every "
+                 "customer's segment is in labels/.")),
+        ("p", ("Names: recent = median days since the last order below the median customer's "
+               f"({result.overall['recency']:,.0f} days), frequent = median orders above the median customer's "
+               f"({result.overall['frequency']:,.0f}), high spend = median spend above the median customer's "
+               f"({money(result.overall['monetary'], currency, money_decimals([result.overall['monetary']]))}). "
+               "Champions: the recent, frequent, high-spend segment with the highest median spend; Loyal: other "
+               "recent and frequent; New: recent, not frequent; At Risk: frequent, not recent; Lost: neither. "
+               "Repeated names get 2, 3, ... by decreasing revenue.")),
+        *[("note", n) for n in result.notes],
     ]
     if result.sweep is not None:
-        blocks += [("h", "Choosing k"), ("table", result.sweep.round(4))]
+        blocks += [("h", "Choosing k"), ("table", sweep_table(result.sweep, result.k)),
+                   ("note", ("Silhouette: sampled, with its 95% interval; higher means better separated segments. "
+                            "Davies–Bouldin: lower is better. k is the best mean rank of the two. All values: "
+                            "sweep.csv."))]
     if "k_sweep_png" in written:
         blocks.append(("img", "k_sweep.png"))
     if written:
         blocks += [("h", "Plots")] + [("img", f"{n}.png") for n in ("pca", "profile_heatmap") if f"{n}_png" in written]
     if note:
-        blocks.append(("p", note))
-    written.update(_write_pages(folder, "Customer segments", blocks))
+        blocks.append(("note", note))
+    written.update(_write_pages(folder, "Customer segments", meta, blocks))
     return written
+
+
+def segment_table(profile: pd.DataFrame, currency: str | None) -> Table:
+    """One row per segment: size, shares and medians with units, one precision per column."""
+    frequency = count_decimals(profile["frequency_median"].to_numpy())
+    spend = money_decimals(profile["monetary_median"].to_numpy())
+    rows = []
+    for segment, row in profile.iterrows():
+        rows.append([
+            str(segment), str(row["name"]), f"{int(row['customers']):,}", f"{row['share']:.1%}",
+            f"{row['recency_median']:,.0f}", f"{row['frequency_median']:,.{frequency}f}",
+            money(row["monetary_median"], currency, spend), f"{row['revenue_share']:.1%}", f"{int(row['outliers']):,}",
+        ])
+    headers = ["Segment", "Name", "Customers", "Share of customers", "Days since last order (median)",
+               "Orders (median)", "Spend (median)", "Share of revenue", "Outliers"]
+    return Table(headers, rows, [True, False, True, True, True, True, True, True, True],
+                 priority=[1, 1, 1, 2, 1, 1, 1, 1, 3])
+
+
+def sweep_table(sweep: pd.DataFrame, chosen: int) -> Table:
+    rows, classes = [], []
+    for _, row in sweep.iterrows():
+        k = int(row["k"])
+        rows.append([f"{k}{' (chosen)' if k == chosen else ''}", f"{row['silhouette']:.3f}",
+                     f"{row['silhouette_low']:.3f} to {row['silhouette_high']:.3f}", f"{row['davies_bouldin']:.3f}",
+                     significant(row["inertia"])])
+        classes.append(["chosen" if k == chosen else ""] * 5)
+    return Table(["k", "Silhouette", "95% interval", "Davies–Bouldin", "Inertia"], rows, [True] * 5, classes)
 
 
 def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print) -> dict[str, str]:
     """Plots and the one-page report of an :class:`~scalecluster.jobs.AnomalyResult`, written into ``folder``."""
+    from .anomalies import SEVERITY_MEANING, SEVERITY_THRESHOLDS
+
     makers = {}
     if result.eps_suggestion is not None:
-        makers["k_distance"] = lambda plt: plot_k_distance(result.eps_suggestion, plt)
+        makers["k_distance"] = lambda plt: plot_k_distance(result.eps_suggestion, result.min_samples, plt)
     makers["alerts"] = lambda plt: plot_alerts(result.sample, result.alerts, result.features, plt)
     written, note = _plots(folder, makers, plots, say)
+
+    info = result.info or {}
+    settings = info.get("settings", {})
+    meta = [("Input", info.get("input", ""))]
+    if "rows" in info:
+        meta.append(("Rows", f"{info['rows']:,} flows, {result.n_flows:,} with usable features"))
+    if "first" in info:
+        meta.append(("Dates", f"{info['first']} to {info['last']} (column {info.get('time_column')!r})"))
+    columns = info.get("columns", {})
+    if "features" in columns:
+        meta.append(("Features", ", ".join(columns["features"])))
+    elif columns:
+        meta.append(("Features", (f"{', '.join(result.features)} (traffic features from the columns "
+                                 f"{', '.join(columns.values())})")))
+    if settings:
+        labels = (f"; labels from {settings['label']!r} (normal rows: {settings['normal']!r})"
+                  if "label" in settings else "; no label column")
+        meta.append(("Settings", (f"eps {result.eps:.4g} ({result.eps_reason}); min_samples {result.min_samples}; "
+                                 f"features {'log1p, then ' if settings.get('log', True) else ''}standardised"
+                                 f"{labels}; seed {settings.get('random_state')}")))
+    meta += _run_rows(info)
+
     counts = result.alerts["severity"].value_counts() if len(result.alerts) else pd.Series(dtype=int)
+    share = len(result.alerts) / result.n_flows if result.n_flows else 0.0
+    bounds = dict(SEVERITY_THRESHOLDS)
+    severity_rows, severity_classes = [], []
+    upper = None
+    for level in SEVERITY_LEVELS:
+        low = max(bounds[level], 1.0)
+        reach = f"{low:g} to {upper:g} × eps" if upper is not None else f"{low:g} × eps or more"
+        severity_rows.append([level, reach, SEVERITY_MEANING[level], f"{int(counts.get(level, 0)):,}"])
+        severity_classes.append([level, "", "", ""])
+        upper = low
     blocks: list[tuple[str, Any]] = [
-        ("p", (f"{result.n_flows:,} flows, {len(result.alerts):,} alerts (DBSCAN noise), "
-              f"{result.n_clusters} clusters of normal traffic. eps = {result.eps:.4g} ({result.eps_reason}), "
-              f"min_samples = {result.min_samples}.")),
-        ("p", "Alerts by severity: " + ", ".join(f"{lvl} {int(counts.get(lvl, 0))}" for lvl in SEVERITY_LEVELS) + "."),
-        ("p", result.severity_rule),
+        ("p", (f"{len(result.alerts):,} alerts among {result.n_flows:,} flows ({share:.1%}); "
+               f"{result.n_clusters} clusters of normal traffic.")),
+        ("h", "Severity"),
+        ("table", Table(["Severity", "Distance from normal traffic", "Meaning", "Alerts"], severity_rows,
+                        [False, False, False, True], severity_classes)),
+        ("p", ("How far is an alert? Each flow is a point whose coordinates are its features, log-scaled and "
+               "standardised (1 = one standard deviation). DBSCAN groups normal traffic into clusters; a flow "
+               f"farther than eps = {result.eps:.4g} from every core point of every cluster is an alert. "
+               "Its distance (column distance in alerts.csv) is measured to the nearest core point in those "
+               "units; distance_eps is the same distance divided by eps, so 1 is the edge of normal traffic and "
+               "20 is twenty times as far out.")),
     ]
     if result.metrics:
         m = result.metrics
-        blocks.append(("p", (f"Against the label column: precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
-                            f"F1 {m['f1']:.3f} ({m['true_anomalies']:,} labelled anomalies).")))
-    blocks += [*[("p", n) for n in result.notes], ("h", "Top alerts")]
-    top = result.alerts.head(20)
-    blocks.append(("table", top[[c for c in top.columns if not c.endswith("_scaled")]]))
+        blocks.append(("p", (f"Against the label column {result.label!r}: precision {m['precision']:.3f} "
+                             f"({m['true_positives']:,} of {m['alerts']:,} alerts are labelled anomalies), recall "
+                             f"{m['recall']:.3f} ({m['true_positives']:,} of {m['true_anomalies']:,} labelled "
+                             f"anomalies found), F1 {m['f1']:.3f}.")))
+    blocks += [*[("note", n) for n in result.notes], ("h", "Top alerts")]
+    if len(result.alerts):
+        blocks.append(("table", alerts_table(result.alerts, result)))
+        blocks.append(("note", (f"The {min(TOP_ALERTS, len(result.alerts))} most distant of "
+                               f"{len(result.alerts):,} alerts (on a narrow page, fewer columns); every alert, "
+                               "with every column of the input, is in alerts.csv (row: the flow's position in the "
+                               "input, from 0).")))
+    else:
+        blocks.append(("p", "No alerts."))
     if written:
         blocks += [("h", "Plots")] + [("img", f"{n}.png") for n in ("k_distance", "alerts") if f"{n}_png" in written]
     if note:
-        blocks.append(("p", note))
-    written.update(_write_pages(folder, "Traffic anomalies", blocks))
+        blocks.append(("note", note))
+    written.update(_write_pages(folder, "Traffic anomalies", meta, blocks))
     return written
+
+
+def alerts_table(alerts: pd.DataFrame, result: Any, limit: int = TOP_ALERTS) -> Table:
+    """The top alerts with the columns that tell them apart, formatted to fit the page.
+
+    Rank, severity, distance in eps; the time; up to three columns of the
+    input that identify the flow (text first: addresses, protocol); the label;
+    and up to three features in their own units.
+    """
+    top = alerts.head(limit)
+    features = list(result.features)
+    label = getattr(result, "label", None)
+    time_column = getattr(result, "time_column", None)
+    skip = {"rank", "row", "severity", "distance", "distance_eps", "nearest_cluster", label, time_column,
+            *features, *[c for c in alerts.columns if c.endswith("_scaled")]}
+    for used in (result.info or {}).get("columns", {}).values():  # the inputs of the features
+        skip.update([used] if isinstance(used, str) else used)
+    context = [c for c in alerts.columns if c not in skip and not isinstance(c, (list, tuple))]
+    text_first = sorted(context, key=lambda c: (pd.api.types.is_numeric_dtype(alerts[c].dtype), context.index(c)))
+    context = text_first[:3]
+    shown_features = [f for f in ("total_bytes", "duration") if f in features] or features[:3]
+
+    headers = ["Rank", "Severity", "Distance (× eps)"]
+    numeric = [True, False, True]
+    priority = [1, 1, 1]
+    if time_column is not None and time_column in top.columns:
+        headers.append(header_of(time_column) if time_column != "timestamp" else "Time")
+        numeric.append(False)
+        priority.append(1)
+    headers += [header_of(c) for c in context]
+    numeric += [False] * len(context)
+    priority += [1, 1, 2][: len(context)]
+    if label is not None and label in top.columns:
+        headers.append("Label")
+        numeric.append(False)
+        priority.append(2)
+    headers += [header_of(f) for f in shown_features]
+    numeric += [True] * len(shown_features)
+    priority += [1, 3, 3][: len(shown_features)]
+
+    formats = {f: _feature_format(f, top[f].to_numpy(dtype=np.float64)) for f in shown_features}
+    rows, classes = [], []
+    for _, row in top.iterrows():
+        cells = [f"{int(row['rank']):,}", str(row["severity"]), f"{row['distance_eps']:,.1f}"]
+        if time_column is not None and time_column in top.columns:
+            cells.append(when(row[time_column]))
+        cells += ["-" if pd.isna(row[c]) else str(row[c]) for c in context]
+        if label is not None and label in top.columns:
+            cells.append(str(row[label]))
+        cells += [formats[f](row[f]) for f in shown_features]
+        rows.append(cells)
+        classes.append(["", str(row["severity"])] + [""] * (len(cells) - 2))
+    return Table(headers, rows, numeric, classes, priority)
+
+
+def _feature_format(name: str, values: np.ndarray) -> Callable[[Any], str]:
+    if name == "total_bytes" or name.startswith("bytes"):
+        return size_in_bytes
+    if name in ("total_packets",) or name.startswith("packets_") and name != "packets_per_second":
+        return lambda v: f"{float(v):,.0f}"
+    if name == "duration":
+        return lambda v: f"{float(v):,.2f}"
+    return significant

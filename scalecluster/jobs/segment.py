@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
 
-from ._load import is_dask_frame, load_table
-from ._run import Steps, check_out_folder, job_client, write_outputs
+from .. import __version__
+from ._columns import dates, library_errors, numbers, text
+from ._load import describe_input, is_dask_frame, load_table
+from ._run import LOG_NAME, Steps, check_out_folder, final_paths, job_client, job_folder
 from .naming import name_segments
 
 RFM = ("recency", "frequency", "monetary")
@@ -41,17 +44,27 @@ class SegmentResult:
     paths: dict[str, str] = field(default_factory=dict)  #: output name -> path written
     timings: dict[str, float] = field(default_factory=dict)  #: step -> seconds
     notes: list[str] = field(default_factory=list)
+    #: what the run read and how: input, rows, first and last transaction, reference date, settings, version
+    info: dict[str, Any] = field(default_factory=dict)
+    currency: str | None = None  #: shown with amounts in the summary and the report
 
     def summary(self) -> str:
         """A few lines: k and why, then each segment's name, size and medians."""
+        from .report import money
+
         lines = [f"{self.k} segments of {self.n_customers:,} customers (k: {self.k_reason})."]
         for segment, row in self.profile.iterrows():
             lines.append(
                 f"  {segment}: {row['name']:<12} {int(row['customers']):>9,} customers ({row['share']:.0%}), "
-                f"median recency {row['recency_median']:.0f} d, frequency {row['frequency_median']:.0f}, "
-                f"monetary {row['monetary_median']:,.0f}; {row['revenue_share']:.0%} of revenue"
+                f"median {row['recency_median']:.0f} days since the last order, "
+                f"{_plural(row['frequency_median'], 'order')}, {money(row['monetary_median'], self.currency, 0)} spent; "
+                f"{row['revenue_share']:.0%} of revenue"
             )
         return "\n".join(lines)
+
+
+def _plural(count: float, noun: str) -> str:
+    return f"{count:,.0f} {noun}{'' if round(count) == 1 else 's'}"
 
 
 def segment(
@@ -68,6 +81,7 @@ def segment(
     out: str | os.PathLike | None = None,
     overwrite: bool = False,
     reference_date: Any = None,
+    currency: str | None = None,
     sample_size: int = 10_000,
     n_init: int = 3,
     random_state: int = 0,
@@ -93,10 +107,16 @@ def segment(
     ----------
     data : str, path-like, pandas.DataFrame or dask.dataframe.DataFrame
         Transactions: Parquet (file, folder, glob) or CSV, one row per
-        transaction or order line.
+        transaction or order line.  CSV files are read as text and the three
+        columns used are converted here: ids stay text (an id column that
+        holds ``1001`` in one row and ``C-1001`` in another is fine), amounts
+        must be plain numbers, times must parse as dates (a value that does
+        not is named, with its line).
     customer, timestamp, amount : str
         Column names: the customer id, the transaction time (dates, or
-        strings that parse as dates), the amount spent (numeric).
+        strings that parse as dates; several time-zone offsets are read in
+        UTC), the amount spent (numbers; refunds may be negative: a customer
+        whose refunds exceed their purchases counts as spending 0, noted).
     order : str, default=None
         Order id column: frequency then counts orders, not rows.
     k : "auto" or int, default="auto"
@@ -116,13 +136,19 @@ def segment(
         Output folder: ``labels/`` (Parquet: customer, segment, segment_name,
         recency, frequency, monetary, outlier), ``profile.csv``, ``sweep.csv``,
         ``summary.json``, PNG plots (``k_sweep.png``, ``pca.png``,
-        ``profile_heatmap.png``; skipped if matplotlib is missing), and
-        ``report.md`` / ``report.html``.  Written into a temporary folder
-        beside it and renamed at the end: a failed job leaves nothing.
+        ``profile_heatmap.png``), ``report.md`` / ``report.html`` and
+        ``run.log`` (every stage, and what Dask and the other libraries said).
+        Written into a temporary folder beside it and renamed at the end: a
+        failed or interrupted job leaves nothing.
     overwrite : bool, default=False
         Replace an existing ``out``.
     reference_date : date, default=None
         "Today" for recency (default: one day after the last transaction).
+        Transactions on or after it are left out (and counted in a note).
+    currency : str, default=None
+        Shown with amounts in the summary and the report: a symbol (``€``) or
+        a code (``EUR``, ``USD``, ``GBP``, ``JPY`` become their symbols; other
+        codes are written before the amount).
     sample_size : int, default=10000
         Rows for each sampled silhouette of the sweep.
     n_init : int, default=3
@@ -133,7 +159,7 @@ def segment(
     random_state : int, default=0
     plots : bool, default=True
     verbose : bool, default=True
-        Print each step (and Dask progress bars) to ``stream`` (stdout).
+        Print one line per stage to ``stream`` (stdout).
 
     Returns
     -------
@@ -144,24 +170,49 @@ def segment(
     FileNotFoundError
         A missing input path.
     KeyError
-        A missing column (named, with the available columns; also a ValueError).
+        A missing column (named, with the closest and the available columns;
+        also a ValueError).
     TypeError
         A non-numeric ``amount`` or a ``timestamp`` that is not dates.
     ValueError
-        A bad ``k`` / ``k_values``, too few customers, an existing ``out``
+        A value that is not a number or a date (named), a bad ``k`` /
+        ``k_values``, too few customers, an existing ``out``
         (FileExistsError, a subclass of OSError) …
     """
+    started = time.time()
     steps = Steps("segment", verbose=verbose, stream=stream)
     ks = _check_k(k, k_values)
+    reference = _check_reference(reference_date)
     check_out_folder(out, overwrite=overwrite)
-    with job_client(client, cluster, steps) as active:
+    roles = {"customer": customer, "timestamp": timestamp, "amount": amount}
+    if order is not None:
+        roles["order"] = order
+    info: dict[str, Any] = {
+        "job": "segment", "input": describe_input(data), "version": __version__,
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)),
+        "columns": dict(roles),
+        "settings": {"k": k if k != "auto" else f"auto, from {ks[0]} to {ks[-1]}", "n_init": n_init,
+                     "sample_size": sample_size, "random_state": random_state, "currency": currency},
+    }
+    def read(lazy: bool) -> Any:
+        return load_table(data, lazy=lazy, require=roles, columns=list(dict.fromkeys(roles.values())), as_text=True)
+
+    written: dict[str, str] = {}
+    distributed = client is not None or cluster is not None
+    with job_folder(out, overwrite=overwrite, uses_distributed=distributed) as folder, \
+            job_client(client, cluster, steps, log=folder and os.path.join(folder, LOG_NAME)) as active:
         lazy = active is not None or is_dask_frame(data)
-        with steps.step("Reading transactions"):
-            frame = load_table(data, lazy=lazy)
-        result = _run(frame, lazy, active, steps, customer, timestamp, amount, order, k, ks,
-                      reference_date, sample_size, n_init, random_state)
-        write_outputs(result, out, overwrite=overwrite, steps=steps,
-                      write=lambda folder: _write(result, folder, plots, lazy, steps))
+        info["run_on"] = _run_on(active, lazy)
+        with library_errors("customers"):
+            result = _run(lambda: read(lazy), lazy, active, steps, customer, timestamp, amount, order, k, ks, reference,
+                          sample_size, n_init, random_state, info)
+        result.currency = currency
+        info["seconds"] = round(time.time() - started, 1)
+        if folder is not None:
+            with steps.step("Writing outputs") as stage:
+                written = _write(result, folder, plots, lazy, steps)
+                stage.count(len(written) + 1, "files and folders")
+    result.paths = final_paths(written, folder, out)
     return steps.finish(result)
 
 
@@ -179,6 +230,25 @@ def _check_k(k: Any, k_values: Any) -> list[int]:
     return [int(k)]
 
 
+def _check_reference(value: Any) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        reference = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        reference = None
+    if reference is None or pd.isna(reference):
+        raise ValueError(f"reference_date must be a date (like 2024-06-30); got {value!r}.")
+    return reference
+
+
+def _run_on(client: Any, lazy: bool) -> str:
+    if client is not None:
+        n = len(client.scheduler_info().get("workers", {}))
+        return f"Dask cluster, {n} worker{'s' if n != 1 else ''}"
+    return "Dask, local threads" if lazy else "in memory (pandas, NumPy)"
+
+
 def choose_k(table: pd.DataFrame) -> tuple[int, str]:
     """The k with the best mean rank of silhouette (high) and Davies–Bouldin (low); ties: higher silhouette."""
     ranks = (table["silhouette"].rank(ascending=False) + table["davies_bouldin"].rank(ascending=True)) / 2
@@ -192,52 +262,126 @@ def choose_k(table: pd.DataFrame) -> tuple[int, str]:
     return int(row["k"]), reason
 
 
-def _run(frame, lazy, client, steps, customer, timestamp, amount, order, k, ks, reference_date,
-         sample_size, n_init, random_state) -> SegmentResult:
+def _read_rfm(frame, lazy, client, steps, customer, timestamp, amount, order, reference, info, stage):
+    """Per-customer RFM (refunds beyond purchases counted as 0), with the input's rows and date range."""
+    from ..features import rfm
+
+    what = info["input"] if info["input"].startswith("a ") else repr(info["input"])
+    frame = text(frame, [customer] + ([order] if order is not None else []))
+    frame = numbers(frame, {amount: "amount"}, what=what)
+    frame = frame.assign(**{timestamp: dates(frame, timestamp, "timestamp", what=what)})
+    features = rfm(frame, customer=customer, timestamp=timestamp, amount=amount, order=order,
+                   reference_date=reference)
+    times = frame[timestamp]
+    stats = [frame.index.size if lazy else len(frame), times.min(), times.max(), times.isna().sum(),
+             (features["monetary"] < 0).sum(), features.index.size if lazy else len(features)]
+    if reference is not None:
+        stats.append((times >= _same_zone(reference, times.dtype)).sum())
+    features = features.assign(monetary=features["monetary"].clip(lower=0.0))
+    if lazy:
+        (features,), stats = steps.persist_and_compute(client, [features], stats)
+    n_rows, first, last, no_time, negative, n_customers = stats[:6]
+    late = int(stats[6]) if reference is not None else 0
+    if int(n_customers) == 0:
+        raise ValueError(
+            f"No customer has a transaction{' before the reference date' if reference is not None else ''}: "
+            f"{int(n_rows):,} rows, {int(no_time):,} of them without a time"
+            + (f", {late:,} on or after reference_date={reference.date()}" if reference is not None else "")
+            + "."
+        )
+    reference_value = reference if reference is not None else last + pd.Timedelta(days=1)
+    info.update(
+        rows=int(n_rows), first=_date_text(first), last=_date_text(last), reference_date=_date_text(reference_value),
+        reference_rule="given" if reference is not None else "one day after the last transaction",
+    )
+    notes = []
+    if int(no_time):
+        notes.append(f"{int(no_time):,} rows without a time in {timestamp!r} were left out.")
+    if late:
+        notes.append(f"{late:,} rows on or after the reference date {_date_text(reference_value)} were left out.")
+    if int(negative):
+        notes.append(f"{int(negative):,} customers whose refunds exceed their purchases (a negative total of "
+                     f"{amount!r}) count as spending 0.")
+    stage.describe(f"{int(n_rows):,} rows, {int(n_customers):,} customers")
+    return features, int(n_customers), notes
+
+
+def _same_zone(reference: pd.Timestamp, dtype: Any) -> pd.Timestamp:
+    zone = getattr(dtype, "tz", None)
+    if zone is not None and reference.tzinfo is None:
+        return reference.tz_localize(zone)
+    if zone is None and reference.tzinfo is not None:
+        return reference.tz_convert(None)
+    return reference
+
+
+def _date_text(value: Any) -> str:
+    """A timestamp as a date (and time when it has one), never as nanoseconds."""
+    stamp = pd.Timestamp(value)
+    if pd.isna(stamp):
+        return "-"
+    text = stamp.strftime("%Y-%m-%d" if stamp == stamp.normalize() else "%Y-%m-%d %H:%M")
+    return f"{text} {stamp.tzname()}" if stamp.tzinfo is not None else text
+
+
+def _run(read, lazy, client, steps, customer, timestamp, amount, order, k, ks, reference,
+         sample_size, n_init, random_state, info) -> SegmentResult:
     from .. import KMeans
-    from ..features import drop_outliers, rfm, scale
+    from ..features import drop_outliers, scale
     from ..metrics import k_sweep
 
-    with steps.step("RFM features"):
-        features = rfm(frame, customer=customer, timestamp=timestamp, amount=amount, order=order,
-                       reference_date=reference_date)
-        if lazy:
-            (features,) = steps.persist(client, features)
-            n_customers = int(steps.compute(client, features.index.size)[0])
-        else:
-            n_customers = len(features)
-    with steps.step("Outliers (IQR fences on the log scale)"):
+    with steps.step("Reading, RFM") as stage:
+        features, n_customers, notes = _read_rfm(read(), lazy, client, steps, customer, timestamp, amount, order,
+                                                 reference, info, stage)
+    with steps.step("Outliers") as stage:
         kept, report = drop_outliers(features, "iqr", log=True)
         report = report.compute()
-    with steps.step("Scaling (log1p, standardise)"):
+        stage.describe(f"{report.n_dropped:,} of {n_customers:,} customers set aside")
+    with steps.step("Scaling") as stage:
         scaled, scaling = scale(kept, log=True)
         if lazy:  # persist the frame, then view it as an array (chunks = its partitions)
             (scaled,) = steps.persist(client, scaled)
         X = _as_array(scaled, lazy)
+        stage.count(X.shape[0], "customers")
     n_fit = X.shape[0]
     if n_fit < max(ks) + 1:
-        raise ValueError(f"{n_fit} customers are too few for k up to {max(ks)}.")
+        raise ValueError(
+            f"{n_fit:,} customers (outliers set aside) are too few for {max(ks)} segments; ask for fewer "
+            "segments with k=."
+        )
 
     sweep = None
     if k == "auto":
-        with steps.step(f"Choosing k in {ks[0]}..{ks[-1]} (sampled silhouette, Davies–Bouldin)"):
+        with steps.step("Choosing k", total=len(ks), unit="k") as stage:
+            stage.count(n_fit, "customers")
             rows = []
             for value in ks:
-                one = k_sweep(X, [value], metrics=("inertia", "silhouette", "davies_bouldin"),
-                              sample_size=sample_size, random_state=random_state)
+                try:
+                    one = k_sweep(X, [value], metrics=("inertia", "silhouette", "davies_bouldin"),
+                                  sample_size=sample_size, random_state=random_state)
+                except ValueError as error:
+                    if "every row in one cluster" not in str(error):
+                        raise
+                    raise ValueError(
+                        f"The customers' recency, frequency and spend take fewer than {value} distinct values, "
+                        f"so {value} segments cannot be told apart; ask for fewer segments with k=."
+                    ) from None
                 rows.append(one.table)
                 row = one.table.iloc[0]
-                steps.say(f"  k={value}: silhouette {row['silhouette']:.3f} "
-                          f"[{row['silhouette_low']:.3f}, {row['silhouette_high']:.3f}], "
-                          f"Davies–Bouldin {row['davies_bouldin']:.3f}")
+                steps.detail(f"k={value}: silhouette {row['silhouette']:.3f} "
+                             f"[{row['silhouette_low']:.3f}, {row['silhouette_high']:.3f}], "
+                             f"Davies–Bouldin {row['davies_bouldin']:.3f}, inertia {row['inertia']:.6g}")
+                stage.advance()
             sweep = pd.concat(rows, ignore_index=True)
             chosen, reason = choose_k(sweep)
+            stage.result(f"k = {chosen}")
     else:
         chosen, reason = ks[0], "given"
-    with steps.step(f"KMeans, k={chosen}, best of {n_init} k-means|| starts"):
+    with steps.step("KMeans") as stage:
+        stage.describe(f"{n_fit:,} customers, k = {chosen}, {n_init} starts")
         model = KMeans(n_clusters=chosen, n_init=n_init, random_state=random_state).fit(X)
 
-    with steps.step("Assigning every customer"):
+    with steps.step("Profiling") as stage:
         centres = scaling.inverse_transform(_to_numpy(model.cluster_centers_))
         ranking = np.argsort(-centres["monetary"].to_numpy(), kind="stable")
         mapping = np.empty(chosen, dtype=np.int64)
@@ -253,22 +397,23 @@ def _run(frame, lazy, client, steps, customer, timestamp, amount, order, k, ks, 
         labelled = _attach(features, labels, report.bounds, lazy)
         if lazy:
             (labelled,) = steps.persist(client, labelled)
-
-    with steps.step("Profiling segments"):
         profile, overall, sample = _profile(labelled, lazy, chosen, client, steps, random_state)
         names = name_segments(profile, overall)
         profile.insert(0, "name", [names[s] for s in profile.index])
         sample["name"] = sample["segment"].map(names)
         scaled_sample = scaling.transform(sample[list(RFM)])
         sample = pd.concat([scaled_sample.add_suffix("_scaled"), sample], axis=1)
+        stage.describe(f"{n_customers:,} customers, {chosen} segments")
+        stage.result(", ".join(names[s] for s in sorted(names)))
 
     series = labelled["segment"]
+    if report.n_dropped:
+        notes.append(f"{report.n_dropped:,} of {n_customers:,} customers outside the IQR fences (log scale) were "
+                     "left out of the fit and assigned to their nearest segment.")
     return SegmentResult(
         labels=series, customers=labelled, profile=profile, names=names, k=chosen, k_reason=reason, sweep=sweep,
         overall=overall, n_customers=n_customers, n_outliers=int(report.n_dropped), model=model,
-        scaling=scaling, sample=sample,
-        notes=[(f"{report.n_dropped} of {n_customers} customers outside the IQR fences (log scale) "
-               "were left out of the fit and assigned to their nearest segment.")],
+        scaling=scaling, sample=sample, notes=notes, info=info,
     )
 
 
@@ -369,11 +514,11 @@ def _write(result: SegmentResult, folder: str, plots: bool, lazy: bool, steps: S
     summary = {
         "k": result.k, "k_reason": result.k_reason, "n_customers": result.n_customers,
         "n_outliers": result.n_outliers, "names": {str(s): n for s, n in result.names.items()},
-        "overall_medians": result.overall,
+        "overall_medians": result.overall, "notes": result.notes, "run": result.info,
     }
     written["summary"] = os.path.join(folder, "summary.json")
     with open(written["summary"], "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
+        json.dump(summary, handle, indent=2, default=str)
     return written
 
 

@@ -83,12 +83,17 @@ def test_a_failure_midway_leaves_no_output(flows, tmp_path, monkeypatch):
 
 
 def test_user_errors(flows):
-    with pytest.raises(KeyError, match=r"'bytes' \(bytes_out=\) not found; available columns: \["):
+    with pytest.raises(KeyError, match=r"'bytes' \(bytes_out=\) not found in '.*data'; available columns: \["):
         detect_anomalies(flows, columns={"bytes_out": "bytes"}, verbose=False)
-    with pytest.raises(TypeError, match="'protocol' must be numeric"):
+    with pytest.raises(ValueError, match=r"Column 'protocol' \(features=\) holds 'tcp' in '.*', which is not a number"):
         detect_anomalies(flows, features=["protocol"], verbose=False)
     with pytest.raises(ValueError, match="eps must be 'auto' or a positive number"):
         detect_anomalies(flows, eps=-1.0, verbose=False)
+    with pytest.raises(KeyError, match=r"'attack' \(label=\) not found"):  # a label column named is required
+        detect_anomalies(flows, label="attack", verbose=False)
+    with pytest.raises(ValueError, match=r"No row of the label column 'label' \(label=\) has the value 'benign' "
+                                         r"\(normal=\).*its values include 'normal', "):
+        detect_anomalies(flows, normal="benign", eps=0.3, verbose=False)
 
 
 def test_severity_levels():

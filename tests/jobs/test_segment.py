@@ -120,12 +120,14 @@ def test_without_matplotlib_plots_are_skipped(transactions, tmp_path, monkeypatc
 
 def test_user_errors(transactions):
     path, _ = transactions
-    with pytest.raises(KeyError, match=r"'spend' \(amount=\) not found; available columns: \['customer_id'"):
+    with pytest.raises(KeyError, match=r"'spend' \(amount=\) not found in '.*'; available columns: \['customer_id'"):
         segment(path, amount="spend", verbose=False)
-    with pytest.raises(TypeError, match="'timestamp' must be numeric"):
+    with pytest.raises(TypeError, match=r"'timestamp' \(amount=\) must be numeric"):
         segment(path, amount="timestamp", verbose=False)
-    with pytest.raises(TypeError, match="'quantity' must hold dates"):
+    with pytest.raises(TypeError, match=r"'quantity' \(timestamp=\) must hold dates"):
         segment(path, timestamp="quantity", verbose=False)
+    with pytest.raises(ValueError, match="reference_date must be a date"):
+        segment(path, reference_date="someday", verbose=False)
     with pytest.raises(ValueError, match="k must be 'auto' or a positive integer"):
         segment(path, k=0, verbose=False)
 

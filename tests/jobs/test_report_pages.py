@@ -1,0 +1,142 @@
+"""The reports as a person reads them: what they were made from, tables that fit the page with human
+headers, units and one precision per column, dates as dates, and a browser's view of the HTML.
+
+The browser checks run where a Chromium is installed (skipped elsewhere, as in CI): each page is
+laid out at the width of a laptop window and of a narrow one, and nothing may be wider than the page.
+A screenshot is left beside each report (``screenshot.png``, 1280 pixels wide) for a look.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalecluster import __version__
+from scalecluster.jobs import detect_anomalies, report, segment
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+WIDTHS = (1280, 800)
+#: Appended to a copy of the page: measures, once everything is laid out, what is wider than the page.
+MEASURE = """<script>
+window.addEventListener('load', () => {
+  const page = document.documentElement;
+  const wide = [...document.body.querySelectorAll('*')]
+    .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > page.clientWidth + 0.5)
+    .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''));
+  const out = document.createElement('pre');
+  out.id = 'layout-check';
+  out.textContent = JSON.stringify({scrollWidth: page.scrollWidth, innerWidth: window.innerWidth, wide: wide});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def reports(transactions, flows, tmp_path_factory):
+    root = tmp_path_factory.mktemp("reports")
+    path, _ = transactions
+    segments = segment(path, order="order_id", k_values=range(3, 7), sample_size=1_000, currency="EUR",
+                       out=root / "segments", verbose=False)
+    alerts = detect_anomalies(flows, eps_sample_size=1_000, out=root / "alerts", verbose=False)
+    return segments, alerts
+
+
+def _page(result) -> str:
+    return Path(result.paths["report_html"]).read_text(encoding="utf-8")
+
+
+def test_each_report_says_what_it_was_made_from(reports):
+    for result in reports:
+        page = _page(result)
+        markdown = Path(result.paths["report_md"]).read_text(encoding="utf-8")
+        for label in ("Input", "Rows", "Dates", "Settings", "Ran", "scalecluster"):
+            assert f"<th>{label}</th>" in page and f"**{label}**" in markdown
+        assert f"<td>{__version__}</td>" in page
+        assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d to \d{4}-\d\d-\d\d \d\d:\d\d ", page)
+    segments, _ = reports
+    assert "<th>Reference date</th>" in _page(segments) and "one day after the last transaction" in _page(segments)
+    summary = json.loads(Path(segments.paths["summary"]).read_text(encoding="utf-8"))
+    assert summary["run"]["reference_date"] == segments.info["reference_date"]
+
+
+def test_segment_tables_have_human_headers_units_and_one_precision(reports):
+    segments, _ = reports
+    table = report.segment_table(segments.profile, "EUR")
+    assert not [h for h in table.headers if "_" in h]
+    spend = [row[6] for row in table.rows]
+    assert all(cell.startswith("€") for cell in spend)
+    assert len({len(cell.split(".")[1]) if "." in cell else 0 for cell in spend}) == 1  # one precision
+    for column in (3, 7):  # shares
+        assert all(re.fullmatch(r"\d+\.\d%", row[column]) for row in table.rows)
+    sweep = report.sweep_table(segments.sweep, segments.k)
+    assert {len(row[1]) for row in sweep.rows} == {5}  # silhouettes: 0.xxx
+    assert report.money(1234.5, "EUR", 0) == "€1,234" and report.money(33.756, "CHF", 2) == "CHF 33.76"
+    assert report.money(-5, None, 2) == "-5.00"
+
+
+def test_the_alerts_table_is_selected_explained_and_dated(reports):
+    _, alerts = reports
+    table = report.alerts_table(alerts.alerts, alerts)
+    assert len(table.headers) <= 11 and len(table.rows) == min(20, len(alerts.alerts))
+    time_column = table.headers.index("Time")
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[time_column]) for row in table.rows)
+    assert table.headers[:3] == ["Rank", "Severity", "Distance (× eps)"]
+    page = _page(alerts)
+    assert "distance_eps is the same distance divided by eps, so 1 is the edge of normal traffic" in page
+    for level in ("critical", "high", "medium", "low"):
+        assert f'<td class="{level}">{level}</td>' in page
+    assert "every alert, with every column of the input, is in alerts.csv" in page
+
+
+def test_the_alerts_plot_draws_alerts_as_rings_over_normal_traffic(reports):
+    pytest.importorskip("matplotlib")
+    from matplotlib.collections import PathCollection, PolyCollection
+
+    _, alerts = reports
+    plt = report._pyplot()
+    figure = report.plot_alerts(alerts.sample, alerts.alerts, alerts.features, plt)
+    collections = figure.axes[0].collections
+    density = [c for c in collections if isinstance(c, PolyCollection)]
+    rings = [c for c in collections if isinstance(c, PathCollection) and len(c.get_offsets())]
+    plt.close(figure)
+    assert len(density) == 1 and density[0].get_zorder() < min(r.get_zorder() for r in rings)
+    assert all(len(r.get_facecolor()) == 0 or np.allclose(r.get_facecolor()[:, 3], 0) for r in rings)
+    assert sum(len(r.get_offsets()) for r in rings) == len(alerts.alerts)
+
+
+def _browser() -> str | None:
+    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+
+
+def _chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--virtual-time-budget=5000", *args], capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+@pytest.mark.parametrize("which", ["segments", "alerts"])
+def test_pages_fit_the_browser_window(reports, which):
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    result = reports[0] if which == "segments" else reports[1]
+    page = Path(result.paths["report_html"])
+    probe = page.with_name("layout-probe.html")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    _chromium(browser, f"--window-size={WIDTHS[0]},2400", f"--screenshot={page.with_name('screenshot.png')}",
+              page.as_uri())
+    for width in WIDTHS:
+        dom = _chromium(browser, f"--window-size={width},1600", "--dump-dom", probe.as_uri()).stdout
+        found = re.search(r'<pre id="layout-check">(.*?)</pre>', dom, re.DOTALL)
+        assert found, dom[-2000:]
+        layout = json.loads(found.group(1).replace("&quot;", '"'))
+        assert layout["innerWidth"] == width
+        assert layout["scrollWidth"] <= layout["innerWidth"], (width, layout)
+        assert layout["wide"] == [], (width, layout)
+    probe.unlink()
