@@ -9,7 +9,7 @@ Every benchmark file of the suite is understood: the GPU rows (the device's
 yardsticks, Lloyd against its roofline, plain CuPy and cuML, DBSCAN and the
 exact silhouette on CuPy against NumPy), KMeans (GEMM, NumPy Lloyd, CuPy
 Lloyd, Dask, peak memory), MiniBatchKMeans, the sampled silhouette, the
-Davies–Bouldin / Calinski–Harabasz indices and DBSCAN; sections without rows
+Davies–Bouldin / Calinski–Harabasz indices, the small-data overheads and DBSCAN; sections without rows
 are left out.  Each table gives the ratio of every row's time to the peer's
 measured in the same run (scikit-learn, or dask-ml on Dask).  Several files
 (e.g. one per profile) are merged, so that the charts of time against n have
@@ -235,6 +235,21 @@ def indices_table(data: dict) -> str:
                    "time / sklearn", "paired ratio", "value", "rel. diff vs sklearn"], lines)
 
 
+def overheads_table(data: dict) -> str:
+    """``test_overheads.py``: small inputs, where fixed costs weigh most."""
+    rows = _rows(data, "test_small_data_overheads")
+    if not rows:
+        return ""
+    lines = [[
+        r["case"], r["n_samples"], r["seeds"], f"{1e3 * r['sklearn_seconds_median']:.1f}",
+        f"{1e3 * r['scalecluster_seconds_median']:.1f}", f"{r['time_ratio_of_medians']:.2f}",
+        f"{r['time_ratio_paired_median']:.2f}", _f(r.get("time_ratio_paired_median_sklearn_first"), ".2f"),
+        _f(r.get("time_ratio_paired_median_scalecluster_first"), ".2f"),
+    ] for r in rows]
+    return _table(["case", "n", "seeds", "sklearn ms (median)", "scalecluster ms (median)", "time / sklearn",
+                   "paired ratio", "paired, sklearn first", "paired, scalecluster first"], lines)
+
+
 # ------------------------------------------------------------------ DBSCAN
 def dbscan_tables(data: dict) -> str:
     rows = _rows(data, "test_dbscan_fit") + _rows(data, "test_dbscan_backend")
@@ -348,6 +363,7 @@ SECTIONS = [
     ("MiniBatchKMeans", minibatch_table),
     ("Sampled silhouette", silhouette_table),
     ("Davies–Bouldin and Calinski–Harabasz", indices_table),
+    ("Small-data overheads", overheads_table),
     ("DBSCAN", dbscan_tables),
     ("GPU: against the device's yardsticks and plain CuPy", gpu_tables),
 ]

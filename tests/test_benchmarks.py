@@ -26,6 +26,7 @@ CPU_BENCHMARKS = {
     "test_index_vs_sklearn", "test_index_backend",
     "test_sampled_silhouette", "test_sampled_silhouette_backend",
     "test_dbscan_fit", "test_dbscan_backend", "test_dbscan_peak_memory",
+    "test_small_data_overheads",
 }  # fmt: skip
 
 

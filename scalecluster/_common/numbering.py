@@ -1,4 +1,4 @@
-"""Clusters numbered by their first member in input order, as scikit-learn numbers them.
+"""Clusters numbered by their first member in input order, as scikit-learn numbers them; codes in stable order.
 
 scikit-learn's DBSCAN expands clusters from core points in input order, so
 cluster 0 is the one holding the first core point, cluster 1 the one holding
@@ -40,3 +40,19 @@ def rank_by_first(root: np.ndarray, first: np.ndarray, counts: np.ndarray) -> np
     number = np.full(m, -1, dtype=np.int64)
     number[ranked] = np.arange(ranked.shape[0])
     return number
+
+
+def stable_order(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` for integer codes in ``0 .. n_codes - 1``.
+
+    NumPy's stable sort is a radix sort for integers of at most 16 bits and a
+    merge sort otherwise (about 10× slower at 20,000 rows), so codes that fit
+    are sorted as ``uint8`` or ``uint16``; the order is the same (a stable sort
+    has one answer).
+    """
+    codes = np.asarray(codes)
+    if n_codes <= 1 << 8:
+        codes = codes.astype(np.uint8, copy=False)
+    elif n_codes <= 1 << 16:
+        codes = codes.astype(np.uint16, copy=False)
+    return np.argsort(codes, kind="stable")

@@ -50,6 +50,20 @@ def map_in_order(work: Callable[[T], R], items: Sequence[T], *, window: int | No
         yield from map(work, items)
         return
     pool = thread_pool(n_threads)
+    if window is None and len(items) <= n_threads:
+        # The calling thread takes the first item itself: it would only wait
+        # otherwise, and one hand-off fewer is what a short call notices.
+        futures = [pool.submit(work, item) for item in items[1:]]
+        try:
+            first = work(items[0])
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        yield first
+        for future in futures:
+            yield future.result()
+        return
     if window is None:
         futures = [pool.submit(work, item) for item in items]
         for future in futures:

@@ -73,6 +73,14 @@ class Backend(ABC):
     def block_stats(self, X: Any, spread: bool = True) -> Summary:
         """:class:`~._stats.Summary` of in-memory ``X`` (finite? range; mean and m2 with ``spread``)."""
 
+    def check_range(self, X: Any, what: str = "X", points: np.ndarray | None = None) -> None:
+        """Raise ``ValueError`` for NaN/inf in in-memory ``X``, or squared distances that overflow its dtype.
+
+        What :meth:`~._stats.Summary.check` says of :meth:`block_stats`;
+        in-memory backends answer most inputs from two whole-array reductions.
+        """
+        self.block_stats(X, spread=False).check(X.dtype, what, points)
+
     @abstractmethod
     def describe(
         self, X: Any, weights: Any, need_variance: bool = True, persist: bool = True

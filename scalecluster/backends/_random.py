@@ -37,9 +37,18 @@ def row_uniforms(seed: int, stream: int, start: int, stop: int) -> np.ndarray:
         return out
     first, last = start // _VIRTUAL_BLOCK, (stop - 1) // _VIRTUAL_BLOCK
     for block in range(first, last + 1):
-        generator = np.random.Generator(np.random.Philox(key=seed, counter=[0, 0, block, stream]))
-        draws = generator.random(_VIRTUAL_BLOCK)
         lo = max(start, block * _VIRTUAL_BLOCK)
         hi = min(stop, (block + 1) * _VIRTUAL_BLOCK)
-        out[lo - start : hi - start] = draws[lo - block * _VIRTUAL_BLOCK : hi - block * _VIRTUAL_BLOCK]
+        # Only the draws wanted: Philox makes 4 at a time from its counter, so
+        # skipping to draw ``skip`` of the block is ``skip // 4`` counter steps
+        # and ``skip % 4`` draws thrown away (a chunk that starts mid-block
+        # does not draw the part before it).
+        skip = lo - block * _VIRTUAL_BLOCK
+        bit_generator = np.random.Philox(key=seed, counter=[0, 0, block, stream])
+        if skip >= 4:
+            bit_generator.advance(skip // 4)
+        generator = np.random.Generator(bit_generator)
+        if skip % 4:
+            generator.random(skip % 4)
+        out[lo - start : hi - start] = generator.random(hi - lo)
     return out

@@ -166,7 +166,7 @@ def _kth_distances(backend: Any, offset: int, X: Any, queries: np.ndarray, query
     The block's NaN/inf and range checks ride on this pass (a Dask chunk is
     read here for the first time).
     """
-    backend.block_stats(X, spread=False).check(X.dtype)
+    backend.check_range(X)
     run = _KTH_DISTANCES.get(backend.name, _kth_distances_blocked)
     return run(backend, offset, X, queries, query_index, k)
 

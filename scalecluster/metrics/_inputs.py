@@ -51,9 +51,26 @@ def small_index_sparse(X: Any) -> Any:
     return sp.csr_matrix((data, X.indices.astype(np.int32), X.indptr.astype(np.int32)), shape=X.shape)
 
 
-def _encode_in_memory(xp: Any, labels: Any) -> tuple[Any, np.ndarray]:
+def _encode_in_memory(xp: Any, labels: Any) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    """``(codes, classes, counts)``: the labels as int32 positions among the sorted distinct labels.
+
+    Integer labels on the host spanning at most a few times their number (the
+    usual ``0 .. k - 1``, or DBSCAN's ``-1 ..``) are encoded by counting, in
+    O(n) and with the counts as a by-product; the codes and classes are those
+    of ``unique`` (sorted distinct labels).  ``counts`` is ``None`` otherwise.
+    """
+    if xp is np and labels.size and (labels.dtype.kind == "i" or (labels.dtype.kind == "u" and labels.itemsize < 8)):
+        wide = labels.astype(np.int64, copy=False)
+        low, high = int(wide.min()), int(wide.max())
+        if high - low <= 4 * labels.size:
+            offsets = wide - low
+            tally = np.bincount(offsets, minlength=high - low + 1)
+            present = tally > 0
+            codes = (np.cumsum(present) - 1).astype(np.int32)[offsets]
+            classes = (np.flatnonzero(present) + low).astype(labels.dtype)
+            return codes, classes, tally[present]
     classes, codes = xp.unique(labels, return_inverse=True)
-    return codes.reshape(-1).astype(xp.int32), classes
+    return codes.reshape(-1).astype(xp.int32), classes, None
 
 
 def check_labelled(X: Any, labels: Any, *, accept_sparse: bool = False, check_range: bool = True) -> LabelledData:
@@ -98,12 +115,13 @@ def check_labelled(X: Any, labels: Any, *, accept_sparse: bool = False, check_ra
         counts = np.sum(dask.compute(*tallies), axis=0) if tallies else np.zeros(len(classes), np.int64)
     else:
         if check_range:
-            backend.block_stats(X, spread=False).check(X.dtype)  # distances must not overflow
+            backend.check_range(X)  # distances must not overflow
         xp = backend.xp
         _check_label_shape(lab.shape, n)
-        codes, classes = _encode_in_memory(xp, lab)
+        codes, classes, counts = _encode_in_memory(xp, lab)
         _check_no_missing_class(np.asarray(backend.to_host(classes)))
-        counts = np.asarray(backend.to_host(xp.bincount(codes, minlength=len(classes))))
+        if counts is None:
+            counts = np.asarray(backend.to_host(xp.bincount(codes, minlength=len(classes))))
     n_labels = len(classes)
     if not 1 < n_labels < n:
         raise WrongLabelCount(n_labels)

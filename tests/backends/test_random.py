@@ -14,3 +14,15 @@ def test_streams_and_seeds_differ_and_are_uniform():
     assert not np.allclose(a, b) and not np.allclose(a, c)
     assert 0.0 <= a.min() and a.max() < 1.0
     assert abs(a.mean() - 0.5) < 0.02
+
+
+def test_a_range_starting_mid_block_skips_to_its_draws():
+    """Draws of virtual block b are Philox(key=seed, counter=(0, 0, b, stream)) in order; a range
+    that starts inside a block skips ahead to its own draws (every offset modulo Philox's 4 per step)."""
+    block, seed, stream = 2, 11, 4
+    reference = np.random.Generator(np.random.Philox(key=seed, counter=[0, 0, block, stream])).random(_VIRTUAL_BLOCK)
+    base = block * _VIRTUAL_BLOCK
+    for skip in [0, 1, 2, 3, 4, 5, 6, 7, 1001, _VIRTUAL_BLOCK - 3]:
+        for length in [1, 3, 50]:
+            stop = min(base + skip + length, base + _VIRTUAL_BLOCK)
+            np.testing.assert_array_equal(row_uniforms(seed, stream, base + skip, stop), reference[skip : stop - base])

@@ -291,13 +291,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         rng = check_random_state(self.random_state)
         best: LloydResult | None = None
         best_info = SeedingInfo()
-        for _ in range(n_init):
-            centers, info = self._seed(ops, X, weights, rng, explicit)
-            if self.verbose:
-                print("Initialization complete")
-            result = lloyd(ops, X, weights, centers, max_iter=self.max_iter, tol=tol, verbose=self.verbose)
-            if best is None or result.inertia < best.inertia:
-                best, best_info = result, info
+        with ops.resident(X, weights):  # on a Dask cluster: one actor per worker for the whole fit
+            for _ in range(n_init):
+                centers, info = self._seed(ops, X, weights, rng, explicit)
+                if self.verbose:
+                    print("Initialization complete")
+                result = lloyd(ops, X, weights, centers, max_iter=self.max_iter, tol=tol, verbose=self.verbose)
+                if best is None or result.inertia < best.inertia:
+                    best, best_info = result, info
 
         distinct = int(np.count_nonzero(best.weight_sums > 0))
         if distinct < self.n_clusters:
@@ -377,7 +378,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         a lazy input could not get at the door.
         """
         if not backend.lazy:
-            backend.block_stats(X, spread=False).check(X.dtype, points=centers)
+            backend.check_range(X, points=centers)
         return X
 
 

@@ -152,6 +152,59 @@ class KMeansOps(ABC):
         """Rows at global ``indices`` as a host float64 array."""
         return self.backend.take_rows(X, indices)
 
+    # --- composite steps (one round trip each where the backend can fuse them) ---
+    def sample_rows_and_values(
+        self, X: Any, weights: Any, size: int, rng: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``sample_rows(X, weights, None, size, rng)`` and those rows (host float64)."""
+        index = self.sample_rows(X, weights, None, size, rng)
+        return index, self.take_rows(X, index)
+
+    def nearest_then_draw(
+        self,
+        X: Any,
+        weights: Any,
+        state: NearestState | None,
+        centers: np.ndarray | None,
+        offset: int,
+        draw: BernoulliDraw | None,
+    ) -> tuple[NearestState, np.ndarray, np.ndarray]:
+        """One k-means|| step: :meth:`update_nearest`, then the next round's :meth:`bernoulli_rows`.
+
+        ``centers=None`` leaves the state as it is.  With ``draw`` and a positive
+        potential, the rows kept with probability ``min(1, draw.ell * w * d² / φ)``
+        (``φ`` the potential after the update) and their values; otherwise none.
+        Returns ``(state, indices, rows)``: exactly what the three operations in
+        turn give; a backend may answer in fewer round trips.
+        """
+        if centers is not None:
+            state = self.update_nearest(X, weights, state, centers, offset)
+        assert state is not None
+        if draw is None or state.potential <= 0:
+            return state, np.empty(0, dtype=np.int64), np.empty((0, X.shape[1]))
+        chosen = self.bernoulli_rows(X, weights, state, draw.ell / state.potential, draw.seed, draw.stream)
+        rows = self.take_rows(X, chosen) if chosen.size else np.empty((0, X.shape[1]))
+        return state, chosen, rows
+
+    @contextmanager
+    def resident(self, X: Any, weights: Any) -> Iterator[None]:
+        """A context over which ``X`` and ``weights`` stay as they are (a whole fit).
+
+        The operations may keep helpers beside the data for its duration (the
+        Dask ones: one actor per worker, for the seeding, every Lloyd sweep
+        and the final pass); elsewhere it does nothing.
+        """
+        yield
+
+
+@dataclass(frozen=True)
+class BernoulliDraw:
+    """A k-means|| round's draw: ``ell`` expected rows, from stream ``stream`` of ``seed`` (see :meth:`KMeansOps.bernoulli_rows`)."""
+
+    ell: float
+    seed: int
+    stream: int
+
 
 #: backend name -> "module:class" of its operations (module relative to this package).
 _TABLE = {

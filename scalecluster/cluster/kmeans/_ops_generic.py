@@ -195,13 +195,34 @@ class GenericOps(KMeansOps):
     def bernoulli_rows(
         self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int, row_offset: int = 0
     ) -> np.ndarray:
+        return self.bernoulli_candidates(X, weights, state, scale, seed, stream, row_offset)[0]
+
+    def bernoulli_candidates(
+        self, X: Any, weights: Any, state: NearestState, scale: float, seed: int, stream: int, row_offset: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`bernoulli_rows`, with each kept row's uniform draw, weight and squared distance (host float64).
+
+        A row is kept when ``u < scale * w * d²``, which only grows with
+        ``scale``: the rows kept with a larger scale hold those kept with a
+        smaller one, and the values returned let the caller apply the smaller
+        scale exactly (the same float64 operations) without another pass.
+        """
         xp = self.xp
-        kept = []
+        kept, draws, kept_w, kept_d2 = [], [], [], []
         for start, stop in self._row_ranges(X.shape[0], 3 * 8):
             u = xp.asarray(row_uniforms(seed, stream, row_offset + start, row_offset + stop))
-            keep = u < scale * weights[start:stop] * state.rows[0][start:stop]
-            kept.append(self.to_host(xp.nonzero(keep)[0]).astype(np.int64) + row_offset + start)
-        return np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
+            w, d2 = weights[start:stop], state.rows[0][start:stop]
+            local = xp.nonzero(u < scale * w * d2)[0]
+            kept.append(self.to_host(local).astype(np.int64) + row_offset + start)
+            if local.shape[0]:
+                draws.append(self.to_host(u[local]))
+                kept_w.append(self.to_host(w[local]))
+                kept_d2.append(self.to_host(d2[local]))
+        empty = np.empty(0, dtype=np.float64)
+        return (
+            np.concatenate(kept) if kept else np.empty(0, dtype=np.int64),
+            *(np.concatenate(v).astype(np.float64, copy=False) if v else empty for v in (draws, kept_w, kept_d2)),
+        )
 
     def weight_per_nearest(self, weights: Any, state: NearestState, n_centers: int) -> np.ndarray:
         counts = self.xp.bincount(state.rows[1], weights=weights, minlength=n_centers)

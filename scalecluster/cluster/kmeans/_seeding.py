@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
-from ._ops import KMeansOps
+from ._ops import BernoulliDraw, KMeansOps
 
 
 @dataclass
@@ -146,23 +146,29 @@ def kmeans_parallel(
     with the data (on Dask, on the workers).
     """
     ell = oversampling_factor * k
-    first = ops.sample_rows(X, weights, None, 1, rng)
-    candidates = [ops.take_rows(X, first)]
-    state = ops.update_nearest(X, weights, None, candidates[0], 0)
-    n_candidates = 1
+    _, first_rows = ops.sample_rows_and_values(X, weights, 1, rng)
+    candidates = [first_rows]
     seed = int(rng.randint(np.iinfo(np.int32).max))
+
+    def draw(stream: int) -> BernoulliDraw | None:
+        return BernoulliDraw(ell, seed, stream) if stream < n_rounds else None
+
+    # Each step lowers the distances with the last round's rows and draws the
+    # next round's from the new potential (one round trip on a Dask cluster).
+    state, chosen, rows = ops.nearest_then_draw(X, weights, None, first_rows, 0, draw(0))
+    n_candidates = 1
     info = SeedingInfo()
     for round_ in range(n_rounds):
         if state.potential <= 0:
             break  # every row coincides with a candidate
         info.rounds += 1
-        chosen = ops.bernoulli_rows(X, weights, state, ell / state.potential, seed, round_)
-        if chosen.size == 0:
+        if chosen.size == 0:  # nothing kept this round: draw the next one from the same state
+            state, chosen, rows = ops.nearest_then_draw(X, weights, state, None, 0, draw(round_ + 1))
             continue
-        rows = ops.take_rows(X, chosen)
-        state = ops.update_nearest(X, weights, state, rows, n_candidates)
-        candidates.append(rows)
-        n_candidates += rows.shape[0]
+        new_rows = rows
+        state, chosen, rows = ops.nearest_then_draw(X, weights, state, new_rows, n_candidates, draw(round_ + 1))
+        candidates.append(new_rows)
+        n_candidates += new_rows.shape[0]
     pool = np.concatenate(candidates)
     pool_weights = ops.weight_per_nearest(weights, state, n_candidates)
     info.candidates = n_candidates

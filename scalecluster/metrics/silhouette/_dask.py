@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._common.numbering import stable_order
 from .._inputs import LabelledData
 
 
@@ -36,15 +37,9 @@ def locate_chunk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Global index of the ``r``-th row of label ``c`` in this chunk, and the labels of the queries in it."""
     host = np.asarray(backend.to_host(labels))
-    order = np.argsort(host, kind="stable")
-    starts = np.concatenate(
-        [
-            [0],
-            np.cumsum(
-                np.bincount(host, minlength=int(wanted_labels.max(initial=0)) + 1)
-            ),
-        ]
-    )
+    tally = np.bincount(host, minlength=int(wanted_labels.max(initial=0)) + 1)
+    order = stable_order(host, len(tally))
+    starts = np.concatenate([[0], np.cumsum(tally)])
     found = order[starts[wanted_labels] + wanted_ranks] + offset
     inside = queries[(queries >= offset) & (queries < offset + len(host))]
     return found.astype(np.int64), host[inside - offset].astype(np.int64)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..._common.centred import CentredPoints
+from ..._common.numbering import stable_order
 from ..._common.parallel import map_in_order, split_evenly
 from ..._config import effective_n_threads, rows_per_block
 from ._kernels_cpu import TILE, label_distance_sums
@@ -126,7 +127,7 @@ def _label_sums_cpu(
     s = len(queries)
     if X.shape[0] == 0 or s == 0:  # an empty chunk of a Dask array adds nothing
         return np.zeros((s, k))
-    order = np.argsort(labels, kind="stable")
+    order = stable_order(labels, k)
     sorted_labels = labels[order]
     # Tiles of TILE label-sorted rows, cut into segments where the label changes.
     n_rows = len(order)

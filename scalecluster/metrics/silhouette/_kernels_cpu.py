@@ -118,3 +118,63 @@ def label_distance_sums(
             if 0 <= own < m:
                 out[q, sorted_labels[a + own]] -= acc[own]
     return out
+
+
+@numba.njit(nogil=True, cache=True)
+def leave_group_out(sums, total, group_counts, total_counts, own, self_pos, alone, out):
+    """The silhouette of every query with each jackknife group of the reference left out.
+
+    The sampled estimator's reference error (:mod:`._sampled`) needs, for every
+    group ``g`` and query ``i``, the silhouette computed from the distance sums
+    without the group's rows: (groups × queries × k) divisions.  These are host
+    arrays whatever the data's backend.  One pass, with no (groups × queries × k)
+    temporaries; every operation is the one of
+    :func:`._exact.silhouettes_from` on the same numbers (IEEE division and
+    compares, no fast-math), so the values are the same to the bit, NaN and
+    infinities included (as ``np.nan_to_num`` maps them).
+
+    Parameters
+    ----------
+    sums : (q, G + 1, k) float64, the distance sums per group (``G``: taken whole) and label.
+    total : (q, k) float64, ``sums`` added over the groups.
+    group_counts : (G + 1, k) int64, reference rows per group and label.
+    total_counts : (k,) int64, reference rows per label.
+    own : (q,) int64, each query's label.
+    self_pos : (q,) int64, the group holding the query itself (-1: not in the reference).
+    alone : (q,) bool, queries alone in their cluster (they score 0).
+    out : (G, q) float64, written.
+    """
+    q, k = total.shape
+    groups = out.shape[0]
+    big = np.finfo(np.float64).max
+    for i in range(q):
+        c0 = own[i]
+        for g in range(groups):
+            if alone[i]:
+                out[g, i] = 0.0
+                continue
+            n_own = np.float64(total_counts[c0] - group_counts[g, c0])
+            if self_pos[i] >= 0 and self_pos[i] != g:
+                n_own -= 1.0
+            intra = (total[i, c0] - sums[i, g, c0]) / n_own
+            inter = np.inf
+            for c in range(k):
+                if c != c0:
+                    m = (total[i, c] - sums[i, g, c]) / np.float64(total_counts[c] - group_counts[g, c])
+                    if m < inter or np.isnan(m):
+                        inter = m
+                        if np.isnan(m):
+                            break
+            den = intra if intra > inter else inter
+            if np.isnan(intra) or np.isnan(inter):
+                v = 0.0
+            else:
+                v = (inter - intra) / den
+                if np.isnan(v):
+                    v = 0.0
+                elif v == np.inf:
+                    v = big
+                elif v == -np.inf:
+                    v = -big
+            out[g, i] = v
+    return out

@@ -53,6 +53,7 @@ from .._inputs import LabelledData, sum_over_blocks
 from ._dask import chunk_bounds, label_counts_chunk, locate_chunk, per_chunk, reference_parts
 from ._distance_sums import code_sums, distance_sums
 from ._exact import host_rows, silhouettes, silhouettes_from
+from ._kernels_cpu import leave_group_out
 from ._pairwise import PairwiseDistances
 
 #: Groups the reference is dealt into for the jackknife of its error.
@@ -337,13 +338,9 @@ def _reference_silhouettes(
         counts = np.broadcast_to(total_counts.astype(np.float64), total.shape).copy()
         counts[rows, lab] -= in_ref[a:b]
         values[a:b] = silhouettes_from(total, counts, lab, alone[a:b])
-        for g in range(groups):
-            without = np.broadcast_to(
-                (total_counts - code_counts[g]).astype(np.float64), total.shape
-            ).copy()
-            # The query itself is not among its own cluster's rows, unless it sat in the dropped group.
-            without[rows, lab] -= in_ref[a:b] & (self_group[a:b] != g)
-            dropped[g] += silhouettes_from(
-                total - sums[:, g, :], without, lab, alone[a:b]
-            ).sum()
+        # The estimate without each group: one pass over the sums (numba), no
+        # (groups × queries × k) temporaries; added over the queries as before.
+        dropped += leave_group_out(
+            sums, total, code_counts, total_counts, lab, self_group[a:b], alone[a:b], np.empty((groups, b - a))
+        ).sum(axis=1)
     return values, dropped

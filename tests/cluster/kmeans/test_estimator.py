@@ -271,3 +271,90 @@ def test_distributed_fit_sweeps_through_worker_actors(blobs, monkeypatch):
     assert len(calls) == ours.n_iter_
     assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
     np.testing.assert_array_equal(labels, ref.labels_)
+
+
+def _distributed_fits(X, params, chunk_rows=400):
+    """The same fit on a 2-worker cluster: seeded through task graphs (the operations one at a
+    time, as :class:`~scalecluster.cluster.kmeans._ops.KMeansOps` composes them), then as it runs."""
+    from distributed import Client, LocalCluster
+
+    from scalecluster.cluster.kmeans._ops import KMeansOps
+    from scalecluster.cluster.kmeans._ops_dask import DaskOps
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        Xd = client.persist(to_backend(X, "dask", chunk_rows))
+        with pytest.MonkeyPatch.context() as graphs_only:
+            for name in ("nearest_then_draw", "sample_rows_and_values"):
+                graphs_only.setattr(DaskOps, name, getattr(KMeansOps, name))
+            graphs = KMeans(**params).fit(Xd)
+            graphs.labels_ = to_numpy(graphs.labels_)
+        ours = KMeans(**params).fit(Xd)
+        labels = to_numpy(ours.labels_)
+    return graphs, ours, labels
+
+
+def _assert_same_fit(a, b, b_labels):
+    """Two fits that must agree to the bit: the same candidates, centres, inertia and labels."""
+    assert (a.init_rounds_, a.init_candidates_, a.n_iter_) == (b.init_rounds_, b.init_candidates_, b.n_iter_)
+    np.testing.assert_array_equal(to_numpy(a.cluster_centers_), to_numpy(b.cluster_centers_))
+    assert a.inertia_ == b.inertia_
+    np.testing.assert_array_equal(to_numpy(a.labels_), b_labels)
+
+
+def test_distributed_kmeans_parallel_runs_through_the_actors(blobs, monkeypatch):
+    """On a cluster each k-means|| round is one call per actor (lower the distances, draw the next
+    round); the answer equals the task graphs' to the bit, and NumPy's."""
+    from scalecluster.cluster.kmeans import _dask_sweepers
+
+    methods = []
+    original = _dask_sweepers.SweeperPool.call
+    monkeypatch.setattr(
+        _dask_sweepers.SweeperPool, "call", lambda self, m, *a: methods.append(m) or original(self, m, *a)
+    )
+    X = blobs[0]
+    params = {"n_clusters": 6, "random_state": 3, "tol": 0}
+    graphs, ours, labels = _distributed_fits(X, params)
+    _assert_same_fit(graphs, ours, labels)
+    ref = KMeans(**params).fit(X)
+    assert ours.init_candidates_ == ref.init_candidates_
+    np.testing.assert_allclose(to_numpy(ours.cluster_centers_), ref.cluster_centers_, rtol=1e-9)
+    # The first centre's distances, then one call per round that found rows; the candidates' weights.
+    assert 2 <= methods.count("nearest_then_draw") <= ours.init_rounds_ + 1
+    assert methods.count("weight_per_nearest") == 1 and "draw" not in methods
+
+
+def test_distributed_seeding_survives_losing_the_actors(blobs, monkeypatch):
+    """An actor call that fails mid-seeding: the updates so far are replayed through task graphs, same answer."""
+    from scalecluster.cluster.kmeans import _dask_sweepers
+
+    calls = []
+    original = _dask_sweepers.BlockSweeper.nearest_then_draw
+
+    def flaky(self, *args):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("worker lost")
+        return original(self, *args)
+
+    monkeypatch.setattr(_dask_sweepers.BlockSweeper, "nearest_then_draw", flaky)
+    graphs, ours, labels = _distributed_fits(blobs[0], {"n_clusters": 6, "random_state": 5, "tol": 0})
+    assert len(calls) >= 5
+    _assert_same_fit(graphs, ours, labels)
+
+
+def test_distributed_seeding_asks_again_when_many_rows_qualify(blobs, monkeypatch):
+    """More candidate rows than a worker may send with its answer: the exact rows are asked for, same answer."""
+    from scalecluster.cluster.kmeans import _dask_sweepers, _ops_dask
+
+    methods = []
+    original = _dask_sweepers.SweeperPool.call
+    monkeypatch.setattr(
+        _dask_sweepers.SweeperPool, "call", lambda self, m, *a: methods.append(m) or original(self, m, *a)
+    )
+    monkeypatch.setattr(_ops_dask, "_candidate_limit", lambda ell: 0)
+    graphs, ours, labels = _distributed_fits(blobs[0], {"n_clusters": 6, "random_state": 1, "tol": 0})
+    assert "draw" in methods
+    _assert_same_fit(graphs, ours, labels)

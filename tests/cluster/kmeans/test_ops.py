@@ -109,6 +109,24 @@ def test_update_nearest_agrees(ops):
     np.testing.assert_allclose(ops.weight_per_nearest(wd, a, 9), np.bincount(b.rows[1], weights=w, minlength=9))
 
 
+def test_bernoulli_candidates_hold_the_rows_of_any_smaller_scale(ops):
+    """A larger scale keeps a superset of rows, with the draws, weights and distances that pick
+    out exactly the rows a smaller scale keeps (what the Dask actors rely on)."""
+    ops, rows = ops
+    X, w, centers = _data(rows)
+    Xd, wd = _on(ops, X, w)
+    state = ops.update_nearest(Xd, wd, None, centers[:3], 0)
+    scale = 20.0 / state.potential
+    offset = 70_000  # a chunk that starts inside a virtual block of draws
+    kept = ops.bernoulli_rows(Xd, wd, state, scale, 5, 2, row_offset=offset)
+    index, u, w_kept, d2 = ops.bernoulli_candidates(Xd, wd, state, 3 * scale, 5, 2, row_offset=offset)
+    assert set(kept) <= set(index) and len(index) > len(kept) > 0
+    np.testing.assert_array_equal(index[u < scale * w_kept * d2], kept)
+    np.testing.assert_array_equal(w_kept, w[index - offset])
+    np.testing.assert_array_equal(d2, _host(ops, state.rows[0])[index - offset])
+    np.testing.assert_array_equal(ops.bernoulli_candidates(Xd, wd, state, scale, 5, 2, row_offset=offset)[0], kept)
+
+
 @pytest.mark.parametrize(
     "d, k",
     [
