@@ -15,7 +15,8 @@ each job's per-stage wall time (the results' ``timings``) and total, the
 workers' peak resident memory during each job (sampled every 0.5 s), whether a
 worker was restarted, the host's load average, and the quality against the
 generators' labels: the adjusted Rand index of the segments against the
-customers' true behaviours, and precision / recall / F1 of the alerts against
+customers' true behaviours (with k, the stability of each k of the sweep and the
+data-quality counts), and precision / recall / F1 of the alerts against
 the flows' anomaly labels.  The temporary folder is removed at the end.
 ``--skip segment`` or ``--skip anomalies`` runs one job only.  A job that
 raises, or is interrupted (``timeout -s INT ...``), is recorded with its
@@ -155,6 +156,7 @@ def main() -> None:
                     def score_segment(seg) -> dict:
                         labels = seg.labels.compute()
                         truth = pd.read_parquet(data.customers).set_index("customer_id")["behaviour"]
+                        truth.index = truth.index.astype(str)  # the job reads customer ids as text
                         ari = adjusted_rand_score(truth.loc[labels.index].to_numpy(), labels.to_numpy())
                         return {
                             "ari_vs_behaviour": float(ari),
@@ -163,6 +165,11 @@ def main() -> None:
                             "n_customers": seg.n_customers,
                             "n_outliers": seg.n_outliers,
                             "segments": {str(s): n for s, n in seg.names.items()},
+                            "stability": {str(int(r["k"])): round(float(r["stability"]), 4)
+                                          for _, r in (seg.sweep if seg.sweep is not None else pd.DataFrame(
+                                              columns=["k", "stability"])).iterrows()},
+                            "quality": {k: (int(v) if k not in ("first", "last") else str(v))
+                                        for k, v in seg.quality.items()},
                         }
 
                     results["segment"] = _run_job("segment", run_segment, score_segment, watcher, client)

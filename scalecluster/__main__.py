@@ -1,9 +1,10 @@
-"""The ``scalecluster`` command line: ``segment``, ``anomalies`` and ``demo``.
+"""The ``scalecluster`` command line: ``segment``, ``apply``, ``drift``, ``anomalies`` and ``demo``.
 
-Arguments are parsed, and the input path, the columns asked for (from the
-input's header or Parquet schema) and the output folder checked, before
-scikit-learn, SciPy, pandas or Dask is imported: ``--help``, ``--version``,
-argument errors and misspelt columns answer at once.
+Arguments are parsed, and the input path, the model folder (``apply``,
+``drift``: its model.json), the columns asked for (from the input's header or
+Parquet schema) and the output folder checked, before scikit-learn, SciPy,
+pandas or Dask is imported: ``--help``, ``--version``, argument errors, a
+folder that holds no model and misspelt columns answer at once.
 
 User mistakes (a missing path or column, a value that is not a number or a
 date, a bad option, an existing output folder, a missing optional package, a
@@ -54,6 +55,8 @@ FLAGS = {
     "features": "--features", "columns": "--columns", "eps": "--eps", "min_samples": "--min-samples",
     "label": "--label", "normal": "--normal", "overwrite": "--overwrite", "allow_code": "--allow-code",
     "n_samples": "--n-samples", "n_features": "--n-features", "n_clusters": "--n-clusters",
+    "keep_duplicates": "--keep-duplicates", "dayfirst": "--dayfirst", "date_format": "--date-format",
+    "share_threshold": "--share-threshold", "shift_threshold": "--shift-threshold",
     **{role: f"--columns {role}=COLUMN" for role in FLOW_ROLES},
 }
 _PARAMETER = re.compile(r"(?<![\w.'\"\[{-])(" + "|".join(sorted(FLAGS, key=len, reverse=True)) + r")=([^\s,;)]*)")
@@ -120,6 +123,16 @@ def _date(value: str) -> str:
     return value
 
 
+def _share(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {value!r}")
+    return number
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -138,23 +151,58 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     seg = commands.add_parser(
-        "segment", help="customer segments from transactions (RFM + KMeans)",
-        description="Customer segments from transactions: recency, frequency and spend per customer, KMeans, "
-                    "named segments; labels, profile, plots and a report in --out.",
+        "segment", help="customer segments from transactions (RFM + KMeans), with a model for next month",
+        description="Customer segments from transactions: rows cleaned and counted, recency, frequency and net "
+                    "spend per customer, k by stability, KMeans, named segments with actions; labels, profile, "
+                    "plots, a report and model/ in --out.",
         epilog="Example: scalecluster segment transactions/ --order order_id --currency EUR --out segments")
     seg.add_argument("path", help="transactions: Parquet file, folder or glob, or CSV/TSV")
-    seg.add_argument("--customer", default="customer_id", metavar="COL", help="customer id column (customer_id)")
+    seg.add_argument("--customer", default="customer_id", metavar="COL",
+                     help="customer id column (customer_id); ids are read as text")
     seg.add_argument("--timestamp", default="timestamp", metavar="COL", help="transaction time column (timestamp)")
-    seg.add_argument("--amount", default="revenue", metavar="COL", help="amount spent column (revenue)")
+    seg.add_argument("--amount", default="revenue", metavar="COL",
+                     help="amount column (revenue); refunds are negative and lower the net spend")
     seg.add_argument("--order", default=None, metavar="COL", help="order id column: frequency counts orders, not rows")
     seg.add_argument("--k", type=_k, default="auto", metavar="K",
-                     help="number of segments; 'auto' (default): the best of 2..--k-max by a sweep; "
-                          "or candidates to sweep, comma-separated (4,5,6)")
-    seg.add_argument("--k-max", type=int, default=10, metavar="K", help="largest k of the sweep (default 10)")
+                     help="number of segments; 'auto' (default): the stable k of --k-min..--k-max with the best "
+                          "silhouette; or candidates, comma-separated (4,5,6)")
+    seg.add_argument("--k-min", type=int, default=3, metavar="K", help="smallest k of the search (default 3)")
+    seg.add_argument("--k-max", type=int, default=8, metavar="K", help="largest k of the search (default 8)")
     seg.add_argument("--reference-date", type=_date, metavar="DATE",
                      help="'today' for recency (default: one day after the last transaction)")
     seg.add_argument("--currency", metavar="CODE", help="currency of the amounts in the report: EUR, USD, €, ...")
+    _reading(seg, from_model=False)
     _common(seg, "segments")
+
+    for name, verb in (("apply", "apply"), ("drift", "drift")):
+        command = commands.add_parser(
+            name,
+            help=("label new transactions with a saved segmentation (its numbers and names)" if name == "apply"
+                  else "compare new transactions with a saved segmentation's training data"),
+            description=(
+                "Reads new transactions as the segmentation run read its own and gives each customer the model's "
+                "segment (number, name); labels, profile and a report in --out." if name == "apply" else
+                "Labels new transactions with the model and reports, per segment, the share then and now, the "
+                "medians then and now, the returning customers who changed segment, and the population-stability "
+                "index per feature; segments that moved beyond the thresholds are flagged."),
+            epilog=f"Example: scalecluster {verb} segments/ next_month.csv --out {'applied' if name == 'apply' else 'drift'}")
+        command.add_argument("model", help="the --out folder of a 'scalecluster segment' run, or its model/ folder")
+        command.add_argument("path", help="new transactions: Parquet file, folder or glob, or CSV/TSV")
+        command.add_argument("--customer", metavar="COL", help="customer id column, if not the model's")
+        command.add_argument("--timestamp", metavar="COL", help="transaction time column, if not the model's")
+        command.add_argument("--amount", metavar="COL", help="amount column, if not the model's")
+        command.add_argument("--order", metavar="COL", help="order id column, if not the model's")
+        command.add_argument("--reference-date", type=_date, metavar="DATE",
+                             help="'today' for recency (default: the model's rule: one day after the last "
+                                  "transaction)")
+        _reading(command, from_model=True)
+        if name == "drift":
+            command.add_argument("--share-threshold", type=_share, default=0.05, metavar="SHARE",
+                                 help="flag a segment whose share moved by this much (default 0.05: 5 points)")
+            command.add_argument("--shift-threshold", type=_share, default=0.25, metavar="UNITS",
+                                 help="flag a segment whose median moved by this much, in the model's scaled units "
+                                      "(default 0.25)")
+        _common(command, "applied" if name == "apply" else "drift")
 
     anom = commands.add_parser(
         "anomalies", help="anomalous network flows (traffic features + DBSCAN)",
@@ -194,6 +242,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--n-features", type=int, default=None, help="blobs demo: dimensions (implies --blobs)")
     demo.add_argument("--n-clusters", type=int, default=None, help="blobs demo: clusters (implies --blobs)")
     return parser
+
+
+def _reading(command: argparse.ArgumentParser, *, from_model: bool) -> None:
+    """How rows are read: duplicates and dates (for apply/drift, the model's unless given)."""
+    default = " (default: the model's setting)" if from_model else ""
+    keep: dict[str, Any] = {"action": "store_const", "const": True, "default": None} if from_model \
+        else {"action": "store_true"}
+    command.add_argument("--keep-duplicates", **keep,
+                         help=f"keep rows that repeat an earlier row exactly (dropped and counted otherwise){default}")
+    command.add_argument("--dayfirst", **keep, help=f"read dates like 03/04/2024 as 3 April{default}")
+    command.add_argument("--date-format", metavar="FORMAT",
+                         help=f"the times' format, like '%%d/%%m/%%Y %%H:%%M'{default}")
 
 
 def _common(command: argparse.ArgumentParser, default_out: str) -> None:
@@ -239,7 +299,12 @@ def in_our_words(message: str) -> str:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """The input exists and the output folder does not (unless --overwrite): answered before any import."""
+    """The model (apply, drift) and the input exist and the output folder does not (unless --overwrite):
+    answered before any import of pandas, scikit-learn or Dask."""
+    if getattr(args, "model", None) is not None:
+        from .io._model_file import read_model_document
+
+        args.model_document = read_model_document(args.model)[1]
     path = getattr(args, "path", None)
     if path is not None and not os.path.exists(path):
         if not glob.has_magic(path):
@@ -261,6 +326,12 @@ def _check_columns(args: argparse.Namespace) -> None:
         roles: dict[str, Any] = {"customer": args.customer, "timestamp": args.timestamp, "amount": args.amount}
         if args.order is not None:
             roles["order"] = args.order
+    elif args.command in ("apply", "drift"):
+        columns = args.model_document["columns"]
+        roles = {role: getattr(args, role) or columns[role] for role in ("customer", "timestamp", "amount")}
+        order = args.order or columns.get("order")
+        if order:
+            roles["order"] = order
     elif args.command == "anomalies":
         if args.features is not None:
             roles = {"features": args.features}
@@ -358,15 +429,33 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "segment":
         from .jobs import segment
 
-        k, k_values = args.k, range(2, args.k_max + 1)
+        if args.k_min < 2 or args.k_max < args.k_min:
+            raise ValueError(f"--k-min {args.k_min} and --k-max {args.k_max} must satisfy 2 <= --k-min <= --k-max.")
+        k, k_values = args.k, range(args.k_min, args.k_max + 1)
         if isinstance(k, list):
             k, k_values = "auto", k
         result = segment(
             args.path, customer=args.customer, timestamp=args.timestamp, amount=args.amount, order=args.order,
             k=k, k_values=k_values, cluster=_cluster(args), out=args.out, overwrite=args.overwrite,
-            reference_date=args.reference_date, currency=args.currency, plots=not args.no_plots,
+            reference_date=args.reference_date, currency=args.currency, keep_duplicates=args.keep_duplicates,
+            dayfirst=args.dayfirst, date_format=args.date_format, plots=not args.no_plots,
             random_state=args.seed, verbose=not args.quiet,
         )
+    elif args.command in ("apply", "drift"):
+        from .jobs import apply_model, drift
+
+        options = {
+            "customer": args.customer, "timestamp": args.timestamp, "amount": args.amount, "order": args.order,
+            "reference_date": args.reference_date, "keep_duplicates": args.keep_duplicates,
+            "dayfirst": args.dayfirst, "date_format": args.date_format, "cluster": _cluster(args), "out": args.out,
+            "overwrite": args.overwrite, "plots": not args.no_plots, "random_state": args.seed,
+            "verbose": not args.quiet,
+        }
+        if args.command == "apply":
+            result = apply_model(args.model, args.path, **options)
+        else:
+            result = drift(args.model, args.path, share_threshold=args.share_threshold,
+                           shift_threshold=args.shift_threshold, **options)
     elif args.command == "anomalies":
         from .jobs import detect_anomalies
 

@@ -91,6 +91,8 @@ def run_demo(
     say = _printer(stream)
     say(f"  Reports: {os.path.join(target, 'segments', 'report.html')} and "
         f"{os.path.join(target, 'anomalies', 'report.html')} (with plots, labels, profile and alerts beside them).")
+    say(f"  The segments' model: {os.path.join(target, 'segments', 'model')} (scalecluster apply / drift MODEL "
+        "NEW_DATA: next month's customers in the same segments, and how far they moved).")
     if keep_data:
         say(f"  Generated data kept in {work} (transactions/, customers/, flows/): delete that folder when done.")
     else:
@@ -140,6 +142,7 @@ def _demo(n_customers, n_flows, cluster_config, target, work, random_state, stre
             cluster.close()
 
     truth = pd.read_parquet(customers).set_index("customer_id")["behaviour"]
+    truth.index = truth.index.astype(str)  # the job reads customer ids as text
     ari = adjusted_rand_score(truth.loc[labels.index].to_numpy(), labels.to_numpy())
     named = pd.crosstab(labels.map(segments.names), truth.loc[labels.index].to_numpy())
     metrics = alerts.metrics or {}
@@ -150,7 +153,7 @@ def _demo(n_customers, n_flows, cluster_config, target, work, random_state, stre
     for number, name in segments.names.items():
         row = named.loc[name]
         say(f"    {number}: {name:<12} {int(row.sum()):>7,} customers, mostly generated '{row.idxmax()}' "
-            f"({row.max() / row.sum():.0%})")
+            f"({row.max() / row.sum():.0%}). {segments.actions[number]}")
     say(f"  Adjusted Rand index against the generated behaviours: {ari:.3f}")
     say(f"  Anomalies: {len(alerts.alerts):,} alerts in {alerts.n_flows:,} flows (eps {alerts.eps:.3g}); "
         f"precision {metrics.get('precision', float('nan')):.3f}, recall {metrics.get('recall', float('nan')):.3f}, "

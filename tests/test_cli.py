@@ -26,7 +26,7 @@ HEAVY = ("sklearn", "scipy", "dask", "distributed", "pandas", "numba", "matplotl
 THREADS_CLUSTER = ("type: local\noptions: {n_workers: 2, threads_per_worker: 1, processes: false, "
                    "dashboard_address: '127.0.0.1:0'}\n")
 #: One stage line: "[job] Stage  what it worked on  [bar] done/total  elapsed  result".
-STAGE = re.compile(r"^\[(segment|anomalies|demo)\] (\S.{15}) (.*?)\s+\d+\.\d s(  .*)?$")
+STAGE = re.compile(r"^\[(segment|anomalies|demo|apply|drift)\] (\S.{15}) (.*?)\s+\d+\.\d s(  .*)?$")
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +182,58 @@ def test_ctrl_c_says_in_one_line_that_nothing_was_written(tmp_path):
     assert os.listdir(tmp_path) == ["shop"]  # neither the output folder nor its temporary
 
 
+@pytest.fixture(scope="module")
+def segments(data, tmp_path_factory):
+    """A segmentation of the generated transactions, with its model (written in process: quicker)."""
+    from scalecluster.jobs import segment
+
+    transactions, _ = data
+    out = tmp_path_factory.mktemp("cli-model") / "segments"
+    segment(transactions, order="order_id", k=4, out=out, plots=False, verbose=False)
+    return out
+
+
+def test_apply_and_drift_run_as_commands(data, segments, tmp_path):
+    transactions, _ = data
+    applied = tmp_path / "applied"
+    done = cli("apply", str(segments), transactions, "--out", str(applied), "--no-plots")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    stages = [STAGE.match(line) for line in done.stdout.splitlines() if line.startswith("[apply] ")]
+    assert [m.group(2).strip() for m in stages if m] == ["Reading, RFM", "Assigning", "Profiling", "Writing outputs"]
+    labels = pd.read_parquet(applied / "labels").set_index("customer_id").sort_index()
+    trained = pd.read_parquet(segments / "labels").set_index("customer_id").sort_index()
+    pd.testing.assert_frame_equal(labels, trained)  # the same numbers and names on the training data
+    out = tmp_path / "drift"
+    done = cli("drift", str(segments / "model"), transactions, "--out", str(out), "--share-threshold", "0.02",
+               "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("No drift: no segment moved beyond the thresholds")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["drifted"] is False and summary["thresholds"]["share"] == 0.02
+    assert (out / "drift.png").exists() and "## Population stability" in (out / "report.md").read_text("utf-8")
+
+
+def test_a_folder_without_a_usable_model_is_answered_at_once(data, segments, tmp_path):
+    transactions, _ = data
+    seconds, done = timed("apply", str(tmp_path), transactions)
+    assert done.returncode == 2 and seconds < FAST_S
+    assert one_line(done.stderr) == (
+        f"scalecluster: error: {str(tmp_path)!r} holds no segmentation model (no model.json in it or in its model/ "
+        "folder): give the --out folder of a 'scalecluster segment' run, or its model/ folder.")
+    future = tmp_path / "future"
+    future.mkdir()
+    document = json.loads((segments / "model" / "model.json").read_text(encoding="utf-8"))
+    (future / "model.json").write_text(json.dumps({**document, "format_version": 99}), encoding="utf-8")
+    imported = subprocess.run([sys.executable, "-X", "importtime", "-m", "scalecluster", "drift", str(future),
+                               transactions], capture_output=True, text=True, check=False).stderr
+    assert "scalecluster: error: The model in" in imported and "has format version 99, newer than" in imported
+    loaded = {line.split("|")[-1].strip().split(".")[0] for line in imported.splitlines() if "|" in line}
+    assert not loaded & set(HEAVY) - {"numpy"}, sorted(loaded & set(HEAVY))
+    done = cli("apply", str(segments), transactions, "--customer", "client", "--out", str(tmp_path / "o"))
+    assert "Column 'client' (--customer) not found" in one_line(done.stderr)
+
+
 # --------------------------------------------------------------------------- in-process: messages
 
 
@@ -201,6 +253,23 @@ def test_the_flow_roles_are_the_features_roles():
     assert FLOW_ROLES == tuple(FLOW_COLUMNS)
 
 
+def test_messy_exports_name_the_flag_that_reads_them(tmp_path, capsys):
+    shop = make_transactions(400, path=tmp_path / "shop", duplicates=0.05, dayfirst=True, file_format="tsv",
+                             random_state=1)
+    out = tmp_path / "o"
+    assert main(["segment", shop.transactions, "--order", "order_id", "--k", "3", "--out", str(out)]) == 2
+    line = _one_line_error(capsys)
+    assert "holds day-first dates" in line and "Pass --dayfirst, or give the format with --date-format (like" in line
+    assert main(["segment", shop.transactions, "--order", "order_id", "--k", "3", "--dayfirst", "--out", str(out),
+                 "--quiet", "--no-plots"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["quality"]["duplicates"] > 0 and summary["run"]["settings"]["dayfirst"] is True
+    assert main(["segment", shop.transactions, "--order", "order_id", "--k", "3", "--date-format", "%d/%m/%Y %H:%M",
+                 "--keep-duplicates", "--out", str(out), "--overwrite", "--quiet", "--no-plots"]) == 0
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["quality"]["duplicates"] == 0
+    capsys.readouterr()
+
+
 def test_segment_writes_its_outputs(data, tmp_path, capsys):
     transactions, _ = data
     out = tmp_path / "seg"
@@ -211,6 +280,7 @@ def test_segment_writes_its_outputs(data, tmp_path, capsys):
     assert "Champions" in printed and str(out) in printed
     assert len(pd.read_parquet(out / "labels")) == 2_000
     assert len(pd.read_csv(out / "profile.csv")) == 5
+    assert os.path.exists(out / "model" / "model.json")
 
 
 def test_anomalies_writes_its_outputs(data, tmp_path, capsys):

@@ -19,6 +19,8 @@ import pandas as pd
 TRANSACTIONS_STREAM = 0
 FLOWS_STREAM = 1
 POOL_STREAM = 2
+#: Transactions' optional draws (blurred behaviours, messy rows): separate, so the plain rows never change.
+TRANSACTIONS_EXTRA_STREAM = 3
 
 
 def check_seed(random_state: int | None) -> int:

@@ -5,6 +5,14 @@ bought (recency), how many orders they placed (frequency), over how long a
 span, and their typical order value (monetary, lognormal: heavy-tailed).  An
 order has one or more lines (same order id and timestamp), each with a
 quantity and a revenue.
+
+Options make the log harder: ``blur`` mixes each customer's behaviour with
+another's (0: five separated behaviours; 1: a continuum, as real RFM data
+is), and ``refunds``, ``duplicates``, ``missing``, ``mixed_ids``,
+``dayfirst`` and ``file_format`` make it look like a real export (refund
+rows, repeated rows, empty cells, ids of two kinds, day-first date text,
+CSV or TSV files).  With every option at its default the rows are exactly
+those of earlier versions.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._blocks import (
+    TRANSACTIONS_EXTRA_STREAM,
     TRANSACTIONS_STREAM,
     block_rng,
     check_count,
@@ -54,8 +63,30 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "lost": Behaviour(0.35, (330.0, 680.0), (1, 0.3), (0.0, 40.0), 30.0),
 }
 
+#: Refunds that return twice the line's amount (the rest return it exactly): purchases made before the log.
+REFUND_BEYOND_SHARE = 0.2
+#: Day-first text dates, as European exports write them.
+DAYFIRST_FORMAT = "%d/%m/%Y %H:%M"
+FILE_FORMATS = ("parquet", "csv", "tsv")
+
 _SPEND_SIGMA = 0.35  # spread of customers' order-value level (log scale)
 _LINE_SIGMA = 0.45  # spread of line prices around the level (log scale)
+
+
+@dataclass(frozen=True)
+class _Mess:
+    """The messy-export options of :func:`make_transactions` (all off by default)."""
+
+    refunds: float = 0.0
+    duplicates: float = 0.0
+    missing: float = 0.0
+    mixed_ids: float = 0.0
+    dayfirst: bool = False
+
+    @property
+    def rows(self) -> bool:
+        """Whether rows are added or blanked (refunds, duplicates, missing values)."""
+        return bool(self.refunds or self.duplicates or self.missing)
 
 
 class TransactionsData(NamedTuple):
@@ -73,6 +104,13 @@ def make_transactions(
     reference_date: str | pd.Timestamp = "2025-01-01",
     random_state: int | None = 0,
     overwrite: bool = False,
+    blur: float = 0.0,
+    refunds: float = 0.0,
+    duplicates: float = 0.0,
+    missing: float = 0.0,
+    mixed_ids: float = 0.0,
+    dayfirst: bool = False,
+    file_format: str = "parquet",
 ) -> TransactionsData:
     """Generate order lines for customers of known behaviours.
 
@@ -102,6 +140,36 @@ def make_transactions(
         customers of a larger dataset are those of a smaller one.
     overwrite : bool, default=False
         Replace an existing ``path``.
+    blur : float in [0, 1], default=0
+        How much the behaviours blend: each customer's recency range, order
+        count, span and order value move towards those of a second behaviour
+        (drawn with the same shares) by a weight uniform in ``[0, blur]``
+        (order value on the log scale).  0: five separated behaviours; 1: a
+        continuum between them, with no gaps, as real RFM data is.  The true
+        ``behaviour`` stays the customer's first one.
+    refunds : float in [0, 1], default=0
+        Share of order lines refunded: a row with the line's order id and time,
+        negative quantity and negative revenue (the line's amount, or twice it
+        for a fifth of refunds: purchases made before the log).  Customers
+        whose orders are all refunded spend 0 or less.
+    duplicates : float in [0, 1], default=0
+        Share of rows repeated exactly (the copy at the end of its block of
+        4096 customers, as an export appended twice would be).
+    missing : float in [0, 1], default=0
+        Share of rows whose revenue is empty; a quarter as many rows lose
+        their time, and a quarter as many their customer id (then an Int64
+        column, or text with ``mixed_ids``).
+    mixed_ids : float in [0, 1], default=0
+        Share of customers whose id is written with a letter: customer 10860
+        becomes ``"C10859"``, a different customer from ``10859`` (a fixed
+        hash of the id picks them).  Ids are then text (on disk) or a mix of
+        ints and strings (in memory, as pandas reads such a column), in both
+        ``transactions`` and ``customers``.
+    dayfirst : bool, default=False
+        Times as text, day first (``31/12/2024 23:59``, minutes only).
+    file_format : {"parquet", "csv", "tsv"}, default="parquet"
+        Format of the ``transactions/`` part files (``customers/`` stays
+        Parquet).  CSV and TSV write empty cells for missing values.
 
     Returns
     -------
@@ -118,7 +186,8 @@ def make_transactions(
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     ValueError
-        A count that is not a positive int, or a bad date.
+        A count that is not a positive int, a bad date, a share outside
+        [0, 1], or an unknown ``file_format``.
 
     Notes
     -----
@@ -132,9 +201,15 @@ def make_transactions(
         n_partitions = -(-n_customers // 100_000)
     n_partitions = check_count("n_partitions", n_partitions)
     n_partitions = min(n_partitions, n_customers)
+    blur = _share("blur", blur)
+    mess = _Mess(_share("refunds", refunds), _share("duplicates", duplicates), _share("missing", missing),
+                 _share("mixed_ids", mixed_ids), bool(dayfirst))
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {list(FILE_FORMATS)}; got {file_format!r}.")
 
     def part(start: int, stop: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return _customer_range(seed, reference, start, stop, n_customers)
+        lines, customers = _customer_range(seed, reference, start, stop, n_customers, blur, mess)
+        return _as_written(lines, customers, mess, on_disk=path is not None)
 
     if path is None:
         return TransactionsData(*part(0, n_customers))
@@ -145,11 +220,21 @@ def make_transactions(
         "reference_date": reference.isoformat(),
         "random_state": seed,
         "behaviours": list(BEHAVIOURS),
+        "blur": blur,
+        "refunds": mess.refunds,
+        "duplicates": mess.duplicates,
+        "missing": mess.missing,
+        "mixed_ids": mess.mixed_ids,
+        "dayfirst": mess.dayfirst,
+        "file_format": file_format,
     }
     with atomic_directory(path, overwrite=overwrite) as folder:
         for i, (start, stop) in enumerate(partition_bounds(n_customers, n_partitions)):
             lines, customers = part(start, stop)
-            write_part(lines, os.path.join(folder, "transactions"), i)
+            if file_format == "parquet":
+                write_part(lines, os.path.join(folder, "transactions"), i)
+            else:
+                _write_text(lines, os.path.join(folder, "transactions"), i, file_format)
             write_part(customers, os.path.join(folder, "customers"), i)
         write_params(folder, params)
     root = os.fspath(path)
@@ -158,8 +243,57 @@ def make_transactions(
     )
 
 
+def _share(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
+        0.0 <= float(value) <= 1.0
+    ):
+        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}.")
+    return float(value)
+
+
+def _write_text(frame: pd.DataFrame, folder: str, index: int, file_format: str) -> str:
+    """One part file as CSV or TSV (empty cells for missing values)."""
+    os.makedirs(folder, exist_ok=True)
+    file = os.path.join(folder, f"part-{index:05d}.{file_format}")
+    frame.to_csv(file, sep="," if file_format == "csv" else "\t", index=False)
+    return file
+
+
+def _prefixed(ids: np.ndarray, share: float) -> np.ndarray:
+    """Which customer ids are written with a letter (a fixed hash of the id, so every part agrees)."""
+    if share <= 0:
+        return np.zeros(len(ids), dtype=bool)
+    mixed = (np.asarray(ids, dtype=np.uint64) * np.uint64(2654435761)) % np.uint64(2**32)
+    return mixed < np.uint64(int(share * 2**32))
+
+
+def _id_text(ids: Any, share: float, on_disk: bool) -> Any:
+    """Customer ids as written with ``mixed_ids``: customer n becomes "C{n-1}" when picked, else n."""
+    values = pd.array(ids, dtype="Int64")
+    known = ~pd.isna(values)
+    numbers = np.asarray(values.to_numpy(dtype="float64", na_value=0.0), dtype=np.int64)
+    picked = _prefixed(numbers, share) & np.asarray(known)
+    out = np.empty(len(numbers), dtype=object)
+    out[:] = [f"C{n - 1}" if p else (str(n) if on_disk else int(n)) for n, p in zip(numbers, picked)]
+    out[~np.asarray(known)] = None
+    return out if not on_disk else pd.array(out, dtype="str")
+
+
+def _as_written(lines: pd.DataFrame, customers: pd.DataFrame, mess: _Mess, *, on_disk: bool
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ids and times as the messy-export options write them."""
+    if mess.mixed_ids > 0:
+        lines = lines.assign(customer_id=_id_text(lines["customer_id"], mess.mixed_ids, on_disk))
+        customers = customers.assign(customer_id=_id_text(customers["customer_id"], mess.mixed_ids, on_disk))
+    if mess.dayfirst:
+        text = lines["timestamp"].dt.strftime(DAYFIRST_FORMAT)
+        lines = lines.assign(timestamp=text.astype("str") if on_disk else text)
+    return lines, customers
+
+
 def _customer_range(
-    seed: int, reference: pd.Timestamp, start: int, stop: int, n_customers: int
+    seed: int, reference: pd.Timestamp, start: int, stop: int, n_customers: int, blur: float = 0.0,
+    mess: _Mess = _Mess(),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Order lines and labels of customers ``start`` to ``stop`` (0-based positions).
 
@@ -172,7 +306,7 @@ def _customer_range(
         stop,
         n_customers,
         size,
-        lambda b, f, c: _block(seed, reference, b, f, size),
+        lambda b, f, c: _block(seed, reference, b, f, size, blur, mess),
     )
     first_block = start // size
     codes = np.concatenate(
@@ -197,7 +331,8 @@ def _labels(seed: int, block: int) -> np.ndarray:
 
 
 def _block(
-    seed: int, reference: pd.Timestamp, block: int, first: int, count: int
+    seed: int, reference: pd.Timestamp, block: int, first: int, count: int, blur: float = 0.0,
+    mess: _Mess = _Mess(),
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """One block's order lines and each line's customer position."""
     rng = block_rng(seed, TRANSACTIONS_STREAM, block)
@@ -206,17 +341,27 @@ def _block(
         len(shares), size=count, p=shares / shares.sum()
     )  # same draws as _labels
     table = list(BEHAVIOURS.values())
+    extra = block_rng(seed, TRANSACTIONS_EXTRA_STREAM, block)  # blur and mess: never the plain rows' draws
+    if blur > 0:
+        other = extra.choice(len(shares), size=count, p=shares / shares.sum())
+        weight = extra.uniform(0.0, blur, count)
+    else:
+        other, weight = code, np.zeros(count)
 
     def per(field: str, index: int) -> np.ndarray:
-        return np.array([getattr(b, field)[index] for b in table])[code]
+        values = np.array([getattr(b, field)[index] for b in table])
+        if blur <= 0:
+            return values[code]
+        return (1.0 - weight) * values[code] + weight * values[other]
 
     recency = (
         rng.uniform(per("recency", 0), per("recency", 1)) + 1 / 24
     )  # at least an hour ago
-    n_orders = per("orders", 0).astype(np.int64) + rng.poisson(per("orders", 1))
+    n_orders = np.rint(per("orders", 0)).astype(np.int64) + rng.poisson(per("orders", 1))
     n_orders = np.minimum(n_orders, _ORDER_ID_STRIDE - 1)
     span = np.where(n_orders > 1, rng.uniform(per("span", 0), per("span", 1)), 0.0)
-    level = np.array([b.order_value for b in table])[code] * rng.lognormal(
+    values = np.log(np.array([b.order_value for b in table]))
+    level = np.exp((1.0 - weight) * values[code] + weight * values[other]) * rng.lognormal(
         0.0, _SPEND_SIGMA, count
     )
 
@@ -259,4 +404,33 @@ def _block(
             "revenue": revenue,
         }
     )
+    if mess.rows:
+        frame, customer = _messy_rows(frame, customer, mess, extra)
+    return frame, customer
+
+
+def _messy_rows(frame: pd.DataFrame, customer: np.ndarray, mess: _Mess, rng: np.random.Generator
+                ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Refund rows after their lines, blanked cells, and exact copies of rows at the end of the block."""
+    if mess.refunds > 0:
+        refunded = rng.uniform(size=len(frame)) < mess.refunds
+        factor = np.where(rng.uniform(size=len(frame)) < REFUND_BEYOND_SHARE, 2.0, 1.0)
+        refunds = frame[refunded].assign(quantity=-frame["quantity"][refunded],
+                                         revenue=-(frame["revenue"][refunded] * factor[refunded]).round(2))
+        position = np.concatenate([np.arange(len(frame)), np.flatnonzero(refunded) + 0.5])
+        order = np.argsort(position, kind="stable")  # each refund right after its line
+        frame = pd.concat([frame, refunds], ignore_index=True).iloc[order].reset_index(drop=True)
+        customer = np.concatenate([customer, customer[refunded]])[order]
+    if mess.missing > 0:
+        n = len(frame)
+        no_amount = rng.uniform(size=n) < mess.missing
+        no_time = rng.uniform(size=n) < mess.missing / 4
+        no_customer = rng.uniform(size=n) < mess.missing / 4
+        frame["revenue"] = frame["revenue"].mask(no_amount)
+        frame["timestamp"] = frame["timestamp"].mask(no_time)
+        frame["customer_id"] = frame["customer_id"].astype("Int64").mask(no_customer)
+    if mess.duplicates > 0:
+        copied = rng.uniform(size=len(frame)) < mess.duplicates
+        frame = pd.concat([frame, frame[copied]], ignore_index=True)
+        customer = np.concatenate([customer, customer[copied]])
     return frame, customer

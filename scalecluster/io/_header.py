@@ -17,8 +17,11 @@ from ._files import folder_files
 _PARQUET = (".parquet", ".parq", ".pq")
 _CSV = (".csv", ".csv.gz")
 _TSV = (".tsv", ".tsv.gz")
-#: Field separator of each text format.
+#: Field separator of each text format, when the file does not say otherwise (see :func:`separator`).
 SEPARATORS = {"csv": ",", "tsv": "\t"}
+#: Separators :func:`separator` recognises, in order of preference when the evidence ties.
+CANDIDATES = (",", "\t", ";", "|")
+_SNIFF_LINES = 20
 
 
 class MissingColumn(KeyError, ValueError):
@@ -70,8 +73,31 @@ def _columns(file: str, kind: str) -> list[str] | None:
         return list(pq.read_schema(file).names)
     opener = gzip.open if file.lower().endswith(".gz") else open
     with opener(file, "rt", encoding="utf-8", newline="") as handle:
-        header = next(csv.reader(handle, delimiter=SEPARATORS[kind]), None)
+        header = next(csv.reader(handle, delimiter=separator(file, kind)), None)
     return list(header) if header else None
+
+
+def separator(file: str, kind: str) -> str:
+    """The field separator of a CSV or TSV file: the one of ``,``, tab, ``;``, ``|`` that splits the header
+    and the first lines into the same number of fields (more than one), the most fields winning; else the
+    extension's (comma for .csv, tab for .tsv).  A ``.tsv`` written with commas, or a European
+    ``.csv`` with semicolons, is read as it is written."""
+    default = SEPARATORS.get(kind, ",")
+    opener = gzip.open if file.lower().endswith(".gz") else open
+    try:
+        with opener(file, "rt", encoding="utf-8", newline="", errors="replace") as handle:
+            lines = [line for _, line in zip(range(_SNIFF_LINES), handle)]
+    except OSError:
+        return default
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return default
+    best, best_fields = default, 1
+    for candidate in (default, *[c for c in CANDIDATES if c != default]):
+        counts = {len(row) for row in csv.reader(lines, delimiter=candidate)}
+        if len(counts) == 1 and (fields := counts.pop()) > best_fields:
+            best, best_fields = candidate, fields
+    return best
 
 
 def resolve(path: str) -> tuple[list[str], str]:

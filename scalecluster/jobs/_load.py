@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..io._header import SEPARATORS as _SEPARATORS
 from ..io._header import resolve as _resolve
+from ..io._header import separator as _separator
 
 
 def is_dask_frame(data: Any) -> bool:
@@ -108,7 +108,7 @@ def load_table(data: Any, *, lazy: bool, require: dict[str, Any] | None = None, 
 
             return dd.read_parquet(_literal(files), columns=columns)
         return pd.concat([pd.read_parquet(f, columns=columns) for f in files], ignore_index=True)
-    sep = _SEPARATORS[kind]
+    sep = _separator(files[0], kind)  # one separator for all files (Dask reads them as one table)
     options: dict[str, Any] = {"sep": sep, "usecols": columns}
     if as_text:
         options["dtype"] = str

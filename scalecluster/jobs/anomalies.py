@@ -309,7 +309,7 @@ def _coerce_times(series: pd.Series) -> pd.Series:
 
 
 def _span(first: Any, last: Any) -> dict[str, str]:
-    from .segment import _date_text
+    from .segment import date_text as _date_text
 
     if pd.isna(first) or pd.isna(last):
         return {}

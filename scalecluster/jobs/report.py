@@ -174,15 +174,31 @@ def _save(plt: Any, figure: Any, path: str) -> str:
 
 
 def plot_sweep(sweep: pd.DataFrame, chosen: int, plt: Any) -> Any:
-    """Elbow (inertia), silhouette (with its interval) and Davies–Bouldin against k."""
-    from ..metrics import KSweep
+    """The evidence per k: stability (with its threshold), silhouette (min to max over refits), Davies–Bouldin,
+    inertia per customer (an elbow)."""
+    from ._stability import STABILITY_THRESHOLD
 
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    KSweep(sweep, chosen, "").plot(axes=axes)
-    titles = ("Inertia (look for the elbow)", "Silhouette (higher is better)", "Davies–Bouldin (lower is better)")
-    for ax, title in zip(axes, titles):
+    figure, axes = plt.subplots(1, 4, figsize=(14, 3.4))
+    k = sweep["k"].to_numpy()
+    stable = sweep["stable"].to_numpy(dtype=bool) if "stable" in sweep else np.ones(len(k), dtype=bool)
+    panels = [("stability", "Stability (mean ARI of refits)"), ("silhouette", "Silhouette (higher is better)"),
+              ("davies_bouldin", "Davies–Bouldin (lower is better)"), ("inertia", "Inertia per customer (elbow)")]
+    for ax, (column, title) in zip(axes, panels):
+        values = sweep[column].to_numpy(dtype=np.float64)
+        ax.plot(k, values, color="#555", linewidth=1, zorder=1)
+        ax.scatter(k[stable], values[stable], color="#1b7837", zorder=2, label="stable")
+        ax.scatter(k[~stable], values[~stable], facecolors="none", edgecolors="#b2182b", zorder=2, label="not stable")
+        if column == "stability":
+            if "stability_min" in sweep:
+                ax.fill_between(k, sweep["stability_min"], values, color="#999", alpha=0.25, linewidth=0)
+            ax.axhline(STABILITY_THRESHOLD, color="#b2182b", linestyle=":", linewidth=1)
+            ax.set_ylim(min(0.5, float(np.nanmin(values)) - 0.05), 1.02)
+            ax.legend(fontsize="x-small", loc="lower left")
+        if column == "silhouette" and "silhouette_low" in sweep:
+            ax.fill_between(k, sweep["silhouette_low"], sweep["silhouette_high"], color="#999", alpha=0.25, linewidth=0)
+        ax.axvline(chosen, color="grey", linestyle="--", linewidth=1)
         ax.set_title(title, fontsize="medium")
-    for ax in axes:
+        ax.set_xticks(k)
         ax.set_xlabel(f"k (dashed: the chosen k = {chosen})")
     return figure
 
@@ -353,8 +369,52 @@ def _run_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
     return [("Ran", ran), ("scalecluster", info.get("version", ""))]
 
 
+def quality_blocks(quality: dict[str, Any], info: dict[str, Any], notes: Sequence[str] = ()) -> list[tuple[str, Any]]:
+    """The data-quality section: rows read, set aside and why, customers, date range, reference date."""
+    from ._transactions import CUSTOMER_REASONS, ROW_REASONS
+
+    columns = info.get("columns", {})
+    settings = info.get("settings", {})
+
+    def n(value: Any) -> str:
+        return f"{int(value):,}"
+
+    rows: list[list[str]] = [["Rows read", n(quality["rows"]), ""]]
+    for key, words in ROW_REASONS.items():
+        if key not in quality or (key == "missing_order" and "order" not in columns):
+            continue
+        if key == "duplicates" and settings.get("keep_duplicates"):
+            rows.append(["Exact duplicates (kept: --keep-duplicates)", "not checked", ""])
+            continue
+        if key == "late" and info.get("reference_rule") != "given":
+            continue
+        rows.append([f"Set aside: {words}", n(quality[key]), ""])
+    rows.append(["Valid rows", n(quality["valid_rows"]), ""])
+    if quality.get("refund_rows"):
+        rows.append(["… of which refunds (negative amounts)", n(quality["refund_rows"]), ""])
+    rows.append(["Customers", "", n(quality["customers"])])
+    for key, words in CUSTOMER_REASONS.items():
+        rows.append([f"Set aside: {words}", "", n(quality[key])])
+    rows.append(["Customers segmented" if "segmented" in quality else "Customers", "", n(quality.get("segmented", 0))])
+    if "first" in info:
+        rows.append(["Dates (valid rows)", f"{info['first']} to {info['last']}", ""])
+    if "reference_date" in info:
+        rows.append(["Reference date", f"{info['reference_date']} ({info.get('reference_rule', '')})", ""])
+    table = Table(["", "Rows", "Customers"], rows, [False, True, True], priority=[1, 1, 1])
+    from ._transactions import Roles, reading_note
+
+    blocks: list[tuple[str, Any]] = [("h", "Data quality"), ("table", table)]
+    if "customer" in columns:
+        blocks.append(("note", reading_note(Roles(columns["customer"], columns.get("timestamp", ""),
+                                                  columns.get("amount", "")))))
+    blocks += [("note", note) for note in notes]
+    return blocks
+
+
 def segment_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print) -> dict[str, str]:
     """Plots and the one-page report of a :class:`~scalecluster.jobs.SegmentResult`, written into ``folder``."""
+    from ._stability import STABILITY_THRESHOLD
+
     currency = getattr(result, "currency", None)
     makers = {}
     if result.sweep is not None:
@@ -368,42 +428,65 @@ def segment_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
     settings = info.get("settings", {})
     meta = [("Input", info.get("input", ""))]
     if "rows" in info:
-        meta.append(("Rows", f"{info['rows']:,} transactions, {result.n_customers:,} customers"))
+        meta.append(("Rows", f"{info['rows']:,} transactions, {result.n_customers:,} customers segmented"))
     if "first" in info:
-        meta.append(("Dates", f"{info['first']} to {info['last']} (first and last transaction)"))
+        meta.append(("Dates", f"{info['first']} to {info['last']} (first and last valid transaction)"))
         meta.append(("Reference date", (f"{info['reference_date']} ({info['reference_rule']}); recency counts the "
                                        "days from a customer's last order to it")))
     if columns:
         meta.append(("Columns", ", ".join(f"{role}: {column}" for role, column in columns.items())))
     if settings:
         k_text = f"k {settings.get('k')} (chosen: {result.k})" if result.sweep is not None else f"k = {result.k}"
-        meta.append(("Settings", (f"{k_text}; {settings.get('n_init')} KMeans starts; silhouette on "
-                                 f"{settings.get('sample_size'):,} sampled customers; seed {settings.get('random_state')}; "
-                                 f"currency {currency or 'none'}")))
+        reading = []
+        if settings.get("keep_duplicates"):
+            reading.append("duplicates kept")
+        if settings.get("date_format"):
+            reading.append(f"dates {settings['date_format']}")
+        elif settings.get("dayfirst"):
+            reading.append("dates day first")
+        meta.append(("Settings", (f"{k_text}; {settings.get('n_init')} KMeans starts; "
+                                 + (f"{settings.get('stability_fits')} refits per k on up to "
+                                    f"{settings.get('subsample'):,} customers, silhouettes on "
+                                    f"{settings.get('sample_size'):,}; " if result.sweep is not None else "")
+                                 + f"seed {settings.get('random_state')}; currency {currency or 'none'}"
+                                 + (f"; {', '.join(reading)}" if reading else ""))))
     meta += _run_rows(info)
 
+    quality = getattr(result, "quality", None) or {}
     unit = f" ({CURRENCY_SYMBOLS.get(currency.upper(), currency)})" if currency else ""
-    blocks: list[tuple[str, Any]] = [
-        ("p", f"{result.n_customers:,} customers in {result.k} segments. k: {result.k_reason}."),
+    blocks: list[tuple[str, Any]] = []
+    if quality:
+        blocks += quality_blocks(quality, info, result.notes)
+    blocks += [
         ("h", "Segments"),
+        ("p", f"{result.n_customers:,} customers in {result.k} segments. k: {result.k_reason}."),
         ("table", segment_table(result.profile, currency)),
         ("note", (f"Outliers: customers outside the IQR fences (log scale), left out of the fit and assigned to "
                  f"their nearest segment. All columns (means, medians, revenue{unit}) are in profile.csv; every "
-                 "customer's segment is in labels/.")),
+                 "customer's segment is in labels/; the model to label next month's customers is in model/ "
+                 "(scalecluster apply).")),
+        ("h", "What to do"),
+        ("table", action_table(result.profile)),
         ("p", ("Names: recent = median days since the last order below the median customer's "
                f"({result.overall['recency']:,.0f} days), frequent = median orders above the median customer's "
                f"({result.overall['frequency']:,.0f}), high spend = median spend above the median customer's "
                f"({money(result.overall['monetary'], currency, money_decimals([result.overall['monetary']]))}). "
                "Champions: the recent, frequent, high-spend segment with the highest median spend; Loyal: other "
                "recent and frequent; New: recent, not frequent; At Risk: frequent, not recent; Lost: neither. "
-               "Repeated names get 2, 3, ... by decreasing revenue.")),
-        *[("note", n) for n in result.notes],
+               "Segments of one kind are told apart by the feature where they differ most (high / low spend, "
+               "frequent / occasional, lapsed recently / long ago).")),
     ]
+    if not quality:
+        blocks += [("note", n) for n in result.notes]
     if result.sweep is not None:
         blocks += [("h", "Choosing k"), ("table", sweep_table(result.sweep, result.k)),
-                   ("note", ("Silhouette: sampled, with its 95% interval; higher means better separated segments. "
-                            "Davies–Bouldin: lower is better. k is the best mean rank of the two. All values: "
-                            "sweep.csv."))]
+                   ("note", (f"Stability: for each k, {settings.get('stability_fits', 5)} KMeans fits on different "
+                             "random subsamples label one common sample of customers; the mean adjusted Rand index "
+                             "between every two fits' labels (1: the same segments every time; 0: chance). A k is "
+                             f"stable at {STABILITY_THRESHOLD} or more. Rule: the stable k with the highest "
+                             "silhouette (how much closer customers are to their own segment than to the next, "
+                             "from -1 to 1; the range is over the refits). Davies–Bouldin (lower is better) and the "
+                             "inertia per customer are shown as further evidence. All values: sweep.csv."))]
     if "k_sweep_png" in written:
         blocks.append(("img", "k_sweep.png"))
     if written:
@@ -431,15 +514,25 @@ def segment_table(profile: pd.DataFrame, currency: str | None) -> Table:
                  priority=[1, 1, 1, 2, 1, 1, 1, 1, 3])
 
 
+def action_table(profile: pd.DataFrame) -> Table:
+    """Segment, name and recommended action."""
+    rows = [[str(s), str(row["name"]), str(row.get("action", ""))] for s, row in profile.iterrows()]
+    return Table(["Segment", "Name", "Recommended action"], rows, [True, False, False])
+
+
 def sweep_table(sweep: pd.DataFrame, chosen: int) -> Table:
     rows, classes = [], []
     for _, row in sweep.iterrows():
         k = int(row["k"])
-        rows.append([f"{k}{' (chosen)' if k == chosen else ''}", f"{row['silhouette']:.3f}",
+        stable = "yes" if row.get("stable", True) else "no"
+        rows.append([f"{k}{' (chosen)' if k == chosen else ''}", f"{row['stability']:.3f}",
+                     f"{row['stability_min']:.3f}", stable, f"{row['silhouette']:.3f}",
                      f"{row['silhouette_low']:.3f} to {row['silhouette_high']:.3f}", f"{row['davies_bouldin']:.3f}",
                      significant(row["inertia"])])
-        classes.append(["chosen" if k == chosen else ""] * 5)
-    return Table(["k", "Silhouette", "95% interval", "Davies–Bouldin", "Inertia"], rows, [True] * 5, classes)
+        classes.append(["chosen" if k == chosen else ""] * 8)
+    return Table(["k", "Stability", "Lowest pair", "Stable", "Silhouette", "Range over refits", "Davies–Bouldin",
+                  "Inertia per customer"], rows, [True, True, True, False, True, True, True, True], classes,
+                 priority=[1, 1, 3, 1, 1, 2, 2, 3])
 
 
 def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print) -> dict[str, str]:
@@ -581,3 +674,145 @@ def _feature_format(name: str, values: np.ndarray) -> Callable[[Any], str]:
     if name == "duration":
         return lambda v: f"{float(v):,.2f}"
     return significant
+
+
+# ------------------------------------------------------------------ apply and drift
+
+
+def _model_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """Header rows naming the model applied."""
+    model = info.get("model", {})
+    text = f"{model.get('k', '?')} segments, id {str(model.get('id', ''))[:8]}"
+    if model.get("created"):
+        text += f", written {model['created'].replace('T', ' ')[:16]}"
+    if model.get("scalecluster"):
+        text += f" by scalecluster {model['scalecluster']}"
+    if model.get("path"):
+        text += f" ({model['path']})"
+    return [("Model", text)]
+
+
+def _new_data_meta(info: dict[str, Any], n_customers: int, currency: str | None) -> list[tuple[str, str]]:
+    meta = [("Input", info.get("input", ""))] + _model_rows(info)
+    if "rows" in info:
+        meta.append(("Rows", f"{info['rows']:,} transactions, {n_customers:,} customers labelled"))
+    if "first" in info:
+        meta.append(("Dates", f"{info['first']} to {info['last']} (first and last valid transaction)"))
+        meta.append(("Reference date", f"{info['reference_date']} ({info['reference_rule']})"))
+    columns = info.get("columns", {})
+    if columns:
+        meta.append(("Columns", ", ".join(f"{role}: {column}" for role, column in columns.items())))
+    return meta + _run_rows(info)
+
+
+def apply_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print) -> dict[str, str]:
+    """The one-page report of an :class:`~scalecluster.jobs.ApplyResult`, written into ``folder``."""
+    currency = result.currency
+    profile = result.profile
+    makers = {"profile_heatmap": lambda plt: plot_profile_heatmap(profile, result.overall, plt, currency)}
+    written, note = _plots(folder, makers, plots, say)
+    blocks: list[tuple[str, Any]] = quality_blocks(result.quality, result.info, result.notes)
+    blocks += [
+        ("h", "Segments"),
+        ("p", (f"{result.n_customers:,} customers given the model's {len(result.names)} segments (nearest centre, "
+               "the model's numbers and names).")),
+        ("table", segment_table(profile, currency)),
+        ("table", Table(["Segment", "Name", "Share now", "Share at training"],
+                        [[str(s), str(r["name"]), f"{r['share']:.1%}", f"{r['share_then']:.1%}"]
+                         for s, r in profile.iterrows()], [True, False, True, True])),
+        ("note", ("Every customer's segment is in labels/; how far the data moved from the training data: "
+                  "scalecluster drift.")),
+        ("h", "What to do"),
+        ("table", action_table(profile)),
+    ]
+    if written:
+        blocks += [("h", "Plots"), ("img", "profile_heatmap.png")]
+    if note:
+        blocks.append(("note", note))
+    written.update(_write_pages(folder, "Customer segments, applied", _new_data_meta(result.info, result.n_customers,
+                                                                                    currency), blocks))
+    return written
+
+
+def plot_drift(result: Any, plt: Any) -> Any:
+    """Each segment's share then and now (flagged ones marked), and each feature's PSI against its levels."""
+    table = result.segments
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 0.45 * len(table) + 2.6),
+                                         gridspec_kw={"width_ratios": [2, 1]})
+    y = np.arange(len(table))
+    left.barh(y - 0.2, table["share_then"], height=0.4, color="#bbbbbb", label="at training")
+    colours = ["#b2182b" if flag else "#2c7fb8" for flag in table["flagged"]]
+    left.barh(y + 0.2, table["share_now"], height=0.4, color=colours, label="now")
+    left.set_yticks(y, [f"{s}: {n}{'  (moved)' if f else ''}" for s, n, f in
+                        zip(table.index, table["name"], table["flagged"])])
+    left.invert_yaxis()
+    left.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    left.set_xlabel("share of customers")
+    left.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    left.set_title(f"Segments then and now (red: moved; share ±{result.share_threshold:.0%} or a median "
+                   f"±{result.shift_threshold:g})", fontsize="medium")
+    psi_table = result.psi
+    right.bar(psi_table["feature"], psi_table["psi"],
+              color=["#b2182b" if v >= 0.25 else "#ef8a62" if v >= 0.1 else "#67a9cf" for v in psi_table["psi"]])
+    for bound in (0.1, 0.25):
+        right.axhline(bound, color="grey", linestyle=":", linewidth=1)
+    right.set_ylim(0, max(0.3, float(psi_table["psi"].max()) * 1.15))
+    right.set_title("Population-stability index\n(dotted: 0.1 moderate, 0.25 major)", fontsize="medium")
+    return figure
+
+
+def drift_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print) -> dict[str, str]:
+    """Plots and the one-page report of a :class:`~scalecluster.jobs.DriftResult`, written into ``folder``."""
+    assigned = result.assignment
+    currency = assigned.currency
+    written, note = _plots(folder, {"drift": lambda plt: plot_drift(result, plt)}, plots, say)
+    table = result.segments
+    spend = money_decimals(list(table["monetary_median_then"]) + list(table["monetary_median_now"]))
+    rows, classes = [], []
+    for segment, row in table.iterrows():
+        rows.append([
+            str(segment), str(row["name"]), f"{row['share_then']:.1%}", f"{row['share_now']:.1%}",
+            f"{row['recency_median_then']:,.0f} → {row['recency_median_now']:,.0f}",
+            f"{row['frequency_median_then']:,.0f} → {row['frequency_median_now']:,.0f}",
+            f"{money(row['monetary_median_then'], currency, spend)} → {money(row['monetary_median_now'], currency, spend)}",
+            f"{row['changed_share']:.1%} of {int(row['returning']):,}" if row["returning"] else "-",
+            "moved" if row["flagged"] else "",
+        ])
+        classes.append(["", "", "", "", "", "", "", "", "critical" if row["flagged"] else ""])
+    segments = Table(["Segment", "Name", "Share then", "Share now", "Days since last order (median)",
+                      "Orders (median)", "Spend (median)", "Returning customers who changed segment", "Flag"],
+                     rows, [True, False, True, True, True, True, True, True, False], classes,
+                     priority=[1, 1, 1, 1, 2, 2, 2, 1, 1])
+    psi_table = Table(["Feature", "PSI", "Change", "Bins"],
+                      [[header_of(r["feature"]), f"{r['psi']:.3f}", str(r["level"]), str(int(r["bins"]))]
+                       for _, r in result.psi.iterrows()], [False, True, False, True])
+    if result.drifted:
+        moved = [f"{s} ({table.loc[s, 'name']}: {table.loc[s, 'why']})" for s in result.flagged]
+        head = ("Segments that moved beyond the thresholds: " + "; ".join(moved) + "." if moved
+                else "No segment moved beyond the thresholds, but a feature's PSI is 0.1 or more.")
+    else:
+        head = "No drift: no segment moved beyond the thresholds, and every feature's PSI is below 0.1."
+    blocks: list[tuple[str, Any]] = quality_blocks(assigned.quality, result.info, result.notes)
+    blocks += [
+        ("h", "Drift"),
+        ("p", head),
+        ("table", segments),
+        ("note", (f"A segment is flagged when its share of customers moved by {result.share_threshold:.0%} or more "
+                  "(percentage points), or one of its medians by "
+                  f"{result.shift_threshold:g} or more in the model's scaled units (log1p, divided by the training "
+                  "spread of all customers). Returning customers: in both the training data and the new data "
+                  f"({result.returning:,}; {result.changed:,} changed segment); the full table of moves is "
+                  "transitions.csv, every number drift.csv.")),
+        ("h", "Population stability"),
+        ("table", psi_table),
+        ("note", ("PSI of the new customers against the training customers over the training deciles of each "
+                  "feature: sum of (share now - share then) × ln(share now / share then); below 0.1 little change, "
+                  "0.1 to 0.25 moderate, above 0.25 major.")),
+    ]
+    if written:
+        blocks += [("h", "Plots"), ("img", "drift.png")]
+    if note:
+        blocks.append(("note", note))
+    written.update(_write_pages(folder, "Segment drift", _new_data_meta(result.info, assigned.n_customers, currency),
+                                blocks))
+    return written

@@ -147,3 +147,66 @@ def test_rfm_kmeans_recovers_the_behaviours():
         )
         truth = customers.set_index("customer_id").loc[features.index, "behaviour"]
         assert adjusted_rand_score(truth, labels) >= 0.8
+
+
+# --------------------------------------------------------------------------- blurred and messy logs
+
+
+def test_the_options_off_leave_the_rows_as_they_were(small):
+    same = make_transactions(3000, random_state=7, blur=0.0, refunds=0.0, duplicates=0.0, missing=0.0,
+                             mixed_ids=0.0, dayfirst=False)
+    pd.testing.assert_frame_equal(same.transactions, small.transactions)
+    # Refund rows are added after their lines: the other rows are the plain ones, in order.
+    refunded = make_transactions(3000, random_state=7, refunds=0.05).transactions
+    purchases = refunded[refunded["revenue"] > 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(purchases, small.transactions)
+
+
+def test_blur_turns_the_behaviours_into_a_continuum():
+    scores = {}
+    for blur in (0.0, 1.0):
+        lines, customers = make_transactions(3000, random_state=0, blur=blur)
+        features = rfm(lines, order="order_id")
+        X, _ = scale(features, log=True)
+        labels = KMeans(len(BEHAVIOURS), n_init=4, random_state=0).fit_predict(X.to_numpy())
+        truth = customers.set_index("customer_id").loc[features.index, "behaviour"]
+        scores[blur] = adjusted_rand_score(truth, labels)
+    assert scores[0.0] >= 0.8 and scores[1.0] < 0.6, scores  # the behaviours no longer stand apart
+
+
+def test_messy_rows_as_a_real_export_has_them():
+    lines, customers = make_transactions(2000, random_state=2, refunds=0.1, duplicates=0.05, missing=0.04,
+                                         mixed_ids=0.2, dayfirst=True)
+    refunds = lines[lines["revenue"] < 0]
+    assert len(refunds) > 0 and (refunds["quantity"] < 0).all()
+    assert set(refunds["order_id"]) <= set(lines.loc[~(lines["revenue"] < 0), "order_id"])  # against their orders
+    assert lines.duplicated().sum() >= 0.04 * len(lines)
+    assert 0.02 < lines["revenue"].isna().mean() < 0.06 and lines["timestamp"].isna().sum() > 0
+    ids = lines["customer_id"].dropna()
+    assert {type(v) for v in ids} == {int, str}  # as pandas reads a column of numbers and text
+    lettered = ids[ids.map(lambda v: isinstance(v, str))]
+    assert lettered.str.fullmatch(r"C\d+").all()
+    assert set(lettered.str.slice(1)) & {str(v) for v in ids if isinstance(v, int)}  # "C10859" beside "10859"
+    assert set(customers["customer_id"].map(type)) == {int, str}
+    parsed = pd.to_datetime(lines["timestamp"], format="%d/%m/%Y %H:%M")
+    assert parsed.notna().sum() == lines["timestamp"].notna().sum()
+
+
+@pytest.mark.parametrize("file_format, sep", [("csv", ","), ("tsv", "\t")])
+def test_text_files(tmp_path, file_format, sep):
+    out = make_transactions(500, path=tmp_path / "shop", n_partitions=2, missing=0.05, mixed_ids=0.1,
+                            file_format=file_format)
+    assert sorted(os.listdir(out.transactions)) == [f"part-0000{i}.{file_format}" for i in range(2)]
+    frame = pd.concat([pd.read_csv(os.path.join(out.transactions, f), sep=sep, dtype=str)
+                       for f in sorted(os.listdir(out.transactions))])
+    assert list(frame.columns) == ["customer_id", "order_id", "timestamp", "quantity", "revenue"]
+    assert frame["revenue"].isna().any() and frame["customer_id"].str.startswith("C").any()
+    assert pd.read_parquet(out.customers)["customer_id"].dtype == "str"
+
+
+@pytest.mark.parametrize("option", ["blur", "refunds", "duplicates", "missing", "mixed_ids"])
+def test_shares_outside_zero_to_one_are_named(option):
+    with pytest.raises(ValueError, match=f"{option} must be a number in \\[0, 1\\]; got 1.5"):
+        make_transactions(10, **{option: 1.5})
+    with pytest.raises(ValueError, match="file_format must be one of"):
+        make_transactions(10, file_format="xlsx")

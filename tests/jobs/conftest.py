@@ -13,10 +13,13 @@ N_FLOWS = 30_000
 
 @pytest.fixture(scope="session")
 def transactions(tmp_path_factory):
-    """(transactions folder, true behaviour per customer id) for 5000 customers in 3 Parquet parts."""
+    """(transactions folder, true behaviour per customer id) for 5000 customers in 3 Parquet parts.
+
+    The ids of ``truth`` are text, as the jobs read customer ids."""
     root = tmp_path_factory.mktemp("transactions") / "data"
     lines, customers = make_transactions(N_CUSTOMERS, path=root, n_partitions=3, random_state=0)
     truth = pd.read_parquet(customers).set_index("customer_id")["behaviour"]
+    truth.index = truth.index.astype(str)
     return lines, truth
 
 

@@ -31,10 +31,13 @@ def export(transactions, tmp_path_factory):
 def test_an_export_with_mixed_ids_and_refunds_runs_in_memory(export):
     csv, frame, refunded = export
     result = segment(csv, order="order_id", k=5, verbose=False)
-    assert result.n_customers == frame["customer_id"].nunique()
+    assert result.quality["customers"] == frame["customer_id"].nunique()
     assert result.labels.index.str.startswith("C-").sum() > 0  # ids read as text, all of them
-    assert any(f"{len(refunded)} customers whose refunds exceed their purchases" in note for note in result.notes)
-    assert (result.customers.loc[refunded, "monetary"] == 0).all()
+    # Refunds beyond purchases: a net spend below 0, set aside (counted and listed), not segmented.
+    assert result.quality["not_positive"] == len(refunded) and sorted(result.set_aside.index) == sorted(refunded)
+    assert result.n_customers == frame["customer_id"].nunique() - len(refunded)
+    assert (result.set_aside["net_spend"] < 0).all()
+    assert any(f"{len(refunded)} customers were set aside" in note for note in result.notes)
     assert result.info["rows"] == len(frame)
     assert result.info["first"] == frame["timestamp"].min()[:16]
 

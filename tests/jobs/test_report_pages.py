@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from scalecluster import __version__
-from scalecluster.jobs import detect_anomalies, report, segment
+from scalecluster.jobs import apply_model, detect_anomalies, drift, report, segment
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 WIDTHS = (1280, 800)
@@ -45,6 +45,17 @@ def reports(transactions, flows, tmp_path_factory):
                        out=root / "segments", verbose=False)
     alerts = detect_anomalies(flows, eps_sample_size=1_000, out=root / "alerts", verbose=False)
     return segments, alerts
+
+
+@pytest.fixture(scope="module")
+def next_month(reports, transactions, tmp_path_factory):
+    """The apply and drift reports of the segmentation's model on the same data."""
+    root = tmp_path_factory.mktemp("next-month")
+    path, _ = transactions
+    segments, _ = reports
+    applied = apply_model(segments.paths["out"], path, out=root / "applied", verbose=False)
+    moved = drift(segments.paths["out"], path, out=root / "drift", verbose=False)
+    return applied, moved
 
 
 def _page(result) -> str:
@@ -120,12 +131,22 @@ def _chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
                           check=False)
 
 
-@pytest.mark.parametrize("which", ["segments", "alerts"])
-def test_pages_fit_the_browser_window(reports, which):
+def test_apply_and_drift_reports_say_what_they_were_made_from(next_month):
+    for result in next_month:
+        page = _page(result)
+        for label in ("Input", "Model", "Rows", "Dates", "Reference date", "Ran", "scalecluster"):
+            assert f"<th>{label}</th>" in page
+        assert page.index("<h2>Data quality</h2>") < page.index("<h2>", page.index("<h2>Data quality</h2>") + 1)
+    _, moved = next_month
+    assert "No drift" in _page(moved) and "<h2>Population stability</h2>" in _page(moved)
+
+
+@pytest.mark.parametrize("which", ["segments", "alerts", "applied", "drift"])
+def test_pages_fit_the_browser_window(reports, next_month, which):
     browser = _browser()
     if browser is None:
         pytest.skip("no Chromium installed (apt-get install chromium)")
-    result = reports[0] if which == "segments" else reports[1]
+    result = {"segments": reports[0], "alerts": reports[1], "applied": next_month[0], "drift": next_month[1]}[which]
     page = Path(result.paths["report_html"])
     probe = page.with_name("layout-probe.html")
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from scalecluster.jobs import choose_k, report, segment
+from scalecluster.jobs import action_of, choose_k, report, segment
 
 from .conftest import N_CUSTOMERS
 
@@ -35,15 +35,17 @@ def test_recovers_and_names_the_generated_behaviours(in_memory, transactions):
     for behaviour, name in EXPECTED_NAMES.items():
         assert table.loc[behaviour].idxmax() == name  # most of these customers are in the segment so named
     assert sorted(result.names.values()) == sorted(EXPECTED_NAMES.values())
-    assert list(result.sweep["k"]) == list(range(2, 11))
-    assert "silhouette" in result.k_reason
+    assert list(result.sweep["k"]) == list(range(3, 9))  # the default search: a range a business can use
+    assert "stab" in result.k_reason and "silhouette" in result.k_reason
+    assert result.sweep.set_index("k").loc[5, "stability"] >= 0.99
+    assert set(result.profile["action"]) == {action_of(name) for name in EXPECTED_NAMES.values()}
 
 
 def test_outputs_are_complete(in_memory):
     result = in_memory
     out = result.paths["out"]
     expected = {"labels", "profile.csv", "sweep.csv", "summary.json", "report.md", "report.html",
-                "k_sweep.png", "pca.png", "profile_heatmap.png"}
+                "k_sweep.png", "pca.png", "profile_heatmap.png", "quality.csv", "model", "run.log"}
     assert expected <= set(os.listdir(out))
     assert not [f for f in os.listdir(os.path.dirname(out)) if f.endswith(".tmp")]
     labels = pd.read_parquet(result.paths["labels"])
@@ -132,10 +134,14 @@ def test_user_errors(transactions):
         segment(path, k=0, verbose=False)
 
 
-def test_choose_k_combines_silhouette_and_davies_bouldin():
-    table = pd.DataFrame({"k": [2, 3, 4], "silhouette": [0.60, 0.62, 0.50], "davies_bouldin": [0.5, 0.9, 0.6]})
+def test_choose_k_takes_the_best_separated_stable_k():
+    table = pd.DataFrame({"k": [3, 4, 5, 6], "stability": [0.99, 0.95, 0.80, 0.97],
+                          "silhouette": [0.40, 0.45, 0.50, 0.42]})
     k, reason = choose_k(table)
-    assert k == 2  # mean ranks 1.5, 2, 2.5 (silhouette 2/1/3, Davies-Bouldin 1/3/2)
-    assert "Davies" in reason
-    table["davies_bouldin"] = [0.5, 0.7, 0.4]  # mean ranks all 2: the higher silhouette wins
-    assert choose_k(table)[0] == 3
+    assert k == 4  # 5 separates best but is not stable
+    assert "stab" in reason and "0.450" in reason
+    table["stability"] = [0.5, 0.6, 0.7, 0.65]  # none stable: the most stable, said so
+    k, reason = choose_k(table)
+    assert k == 5 and reason.startswith("no k was stable")
+    with pytest.raises(ValueError, match="stability"):
+        choose_k(table.drop(columns="stability"))
