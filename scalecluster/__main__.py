@@ -48,6 +48,8 @@ INTERRUPTED = 130
 BROKEN_PIPE = 141
 #: Roles of the flow columns the traffic features are built from (scalecluster.features.FLOW_COLUMNS).
 FLOW_ROLES = ("bytes_out", "bytes_in", "packets_out", "packets_in", "duration")
+#: Roles of the flows' context columns (scalecluster.jobs.anomalies.CONTEXT_COLUMNS), with their defaults.
+CONTEXT_ROLES = {"source": "src_ip", "destination": "dst_ip", "port": "dst_port"}
 #: Parameters of the jobs -> the flag that sets them, for messages written in the API's words.
 FLAGS = {
     "customer": "--customer", "timestamp": "--timestamp", "amount": "--amount", "order": "--order",
@@ -57,7 +59,8 @@ FLAGS = {
     "n_samples": "--n-samples", "n_features": "--n-features", "n_clusters": "--n-clusters",
     "keep_duplicates": "--keep-duplicates", "dayfirst": "--dayfirst", "date_format": "--date-format",
     "share_threshold": "--share-threshold", "shift_threshold": "--shift-threshold",
-    **{role: f"--columns {role}=COLUMN" for role in FLOW_ROLES},
+    "host": "--by-host", "window": "--window", "top": "--top",
+    **{role: f"--columns {role}=COLUMN" for role in (*FLOW_ROLES, *CONTEXT_ROLES)},
 }
 _PARAMETER = re.compile(r"(?<![\w.'\"\[{-])(" + "|".join(sorted(FLAGS, key=len, reverse=True)) + r")=([^\s,;)]*)")
 
@@ -109,10 +112,31 @@ def _roles(value: str) -> dict[str, str]:
         role, sep, column = (part.strip() for part in item.partition("="))
         if not sep or not role or not column:
             raise argparse.ArgumentTypeError(f"expected ROLE=COLUMN pairs separated by commas; got {item!r}")
-        if role not in FLOW_ROLES:
-            raise argparse.ArgumentTypeError(f"unknown role {role!r}; the roles are {', '.join(FLOW_ROLES)}")
+        if role not in FLOW_ROLES and role not in CONTEXT_ROLES:
+            raise argparse.ArgumentTypeError(
+                f"unknown role {role!r}; the roles are {', '.join((*FLOW_ROLES, *CONTEXT_ROLES))}")
         roles[role] = column
     return roles
+
+
+class _ExtendNames(argparse.Action):
+    """``--features a,b,c``, ``--features a b c`` and repeated ``--features``: one flat list of names."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        names = list(getattr(namespace, self.dest) or [])
+        for value in values:
+            names.extend(value)
+        setattr(namespace, self.dest, names)
+
+
+def _window(value: str) -> int:
+    from .io._window import parse_window  # standard library only
+
+    try:
+        return parse_window(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("window ")) from None
 
 
 def _date(value: str) -> str:
@@ -186,7 +210,9 @@ def _parser() -> argparse.ArgumentParser:
                 "medians then and now, the returning customers who changed segment, and the population-stability "
                 "index per feature; segments that moved beyond the thresholds are flagged."),
             epilog=f"Example: scalecluster {verb} segments/ next_month.csv --out {'applied' if name == 'apply' else 'drift'}")
-        command.add_argument("model", help="the --out folder of a 'scalecluster segment' run, or its model/ folder")
+        command.add_argument("model", help=("the --out folder of a 'scalecluster segment' or 'scalecluster anomalies' "
+                                            "run, or its model/ folder" if name == "apply" else
+                                            "the --out folder of a 'scalecluster segment' run, or its model/ folder"))
         command.add_argument("path", help="new transactions: Parquet file, folder or glob, or CSV/TSV")
         command.add_argument("--customer", metavar="COL", help="customer id column, if not the model's")
         command.add_argument("--timestamp", metavar="COL", help="transaction time column, if not the model's")
@@ -196,6 +222,15 @@ def _parser() -> argparse.ArgumentParser:
                              help="'today' for recency (default: the model's rule: one day after the last "
                                   "transaction)")
         _reading(command, from_model=True)
+        if name == "apply":
+            command.add_argument("--columns", type=_roles, metavar="ROLE=COL,...", default=None,
+                                 help="anomaly models: the new flows' column names where they differ from the model's")
+            command.add_argument("--top", type=_positive, metavar="N", default=None,
+                                 help="anomaly models: keep only the N highest-scored alerts (and host rows)")
+            command.add_argument("--label", default=None, metavar="COL",
+                                 help="anomaly models: ground-truth column (default: 'label', if any)")
+            command.add_argument("--normal", default="normal", metavar="VALUE",
+                                 help="anomaly models: label value of normal rows (default: normal)")
         if name == "drift":
             command.add_argument("--share-threshold", type=_share, default=0.05, metavar="SHARE",
                                  help="flag a segment whose share moved by this much (default 0.05: 5 points)")
@@ -210,12 +245,20 @@ def _parser() -> argparse.ArgumentParser:
                     "normal traffic; labels, alerts, plots and a report in --out.",
         epilog="Example: scalecluster anomalies flows/ --min-samples 20 --out alerts")
     anom.add_argument("path", help="flows: Parquet file, folder or glob, or CSV/TSV")
-    anom.add_argument("--features", type=_names, action="extend", metavar="COL,COL,...", default=None,
-                      help="numeric columns to use as they are, comma-separated (default: traffic features from "
-                           "bytes_out, bytes_in, packets_out, packets_in, duration)")
+    anom.add_argument("--features", type=_names, nargs="+", action=_ExtendNames, metavar="COL", default=None,
+                      help="numeric columns to use as they are, comma- or space-separated (default: traffic "
+                           "features from bytes_out, bytes_in, packets_out, packets_in, duration)")
     anom.add_argument("--columns", type=_roles, metavar="ROLE=COL,...", default=None,
                       help="the flow columns' names where they differ, comma-separated: "
-                           "bytes_out=sbytes,duration=dur (roles: " + ", ".join(FLOW_ROLES) + ")")
+                           "bytes_out=sbytes,duration=dur (roles: " + ", ".join((*FLOW_ROLES, *CONTEXT_ROLES))
+                           + "; source, destination and port default to src_ip, dst_ip, dst_port)")
+    anom.add_argument("--by-host", metavar="COL", default=None,
+                      help="also aggregate the flows per source host in this column (flows, destinations, ports, "
+                           "share without reply, bytes and packets), cluster the hosts and rank them in hosts.csv")
+    anom.add_argument("--window", type=_window, metavar="LENGTH", default=None,
+                      help="with --by-host: one row per host and time window (1h, 15min, 1d)")
+    anom.add_argument("--top", type=_positive, metavar="N", default=None,
+                      help="keep only the N highest-scored alerts (and host rows); the report says how many were cut")
     anom.add_argument("--eps", type=_eps, default="auto", help="DBSCAN's eps, or 'auto' (default): k-distance knee")
     anom.add_argument("--min-samples", type=_positive, default=20, metavar="N", help="DBSCAN's min_samples (default 20)")
     anom.add_argument("--label", default=None, metavar="COL",
@@ -224,6 +267,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="label value of normal rows (default: normal)")
     anom.add_argument("--timestamp", default=None, metavar="COL",
                       help="the flows' time column, for the report's date range (default: 'timestamp', if any)")
+    anom.add_argument("--fit-size", type=_positive, default=50_000, metavar="N",
+                      help="flows in the fit sample that eps and DBSCAN see (default 50000)")
     _common(anom, "anomalies")
 
     demo = commands.add_parser(
@@ -304,7 +349,12 @@ def _check_paths(args: argparse.Namespace) -> None:
     if getattr(args, "model", None) is not None:
         from .io._model_file import read_model_document
 
-        args.model_document = read_model_document(args.model)[1]
+        if args.command == "drift":
+            args.model_document = read_model_document(
+                args.model, job="segment", use="drift compares customer segments with their training data (to score "
+                "new flows with an anomaly model, use 'scalecluster apply')")[1]
+        else:
+            args.model_document = read_model_document(args.model)[1]
     path = getattr(args, "path", None)
     if path is not None and not os.path.exists(path):
         if not glob.has_magic(path):
@@ -326,6 +376,14 @@ def _check_columns(args: argparse.Namespace) -> None:
         roles: dict[str, Any] = {"customer": args.customer, "timestamp": args.timestamp, "amount": args.amount}
         if args.order is not None:
             roles["order"] = args.order
+    elif args.command == "apply" and args.model_document.get("format") == "scalecluster-anomaly-model":
+        document = args.model_document
+        columns = {**document.get("columns", {}), **(args.columns or {})}
+        if document.get("derived", True):
+            roles = {role: columns[role] for role in FLOW_ROLES if role in columns}
+        else:
+            roles = {"features": list(document.get("features", []))}
+        roles.update({name: getattr(args, name) for name in ("label", "timestamp") if getattr(args, name)})
     elif args.command in ("apply", "drift"):
         columns = args.model_document["columns"]
         roles = {role: getattr(args, role) or columns[role] for role in ("customer", "timestamp", "amount")}
@@ -338,6 +396,9 @@ def _check_columns(args: argparse.Namespace) -> None:
         else:
             roles = {role: (args.columns or {}).get(role, role) for role in FLOW_ROLES}
         roles.update({name: getattr(args, name) for name in ("label", "timestamp") if getattr(args, name)})
+        if args.by_host:
+            named = {**CONTEXT_ROLES, **(args.columns or {})}
+            roles.update(host=args.by_host, destination=named["destination"], port=named["port"])
     else:
         return
     check_columns(args.path, roles)
@@ -441,6 +502,23 @@ def _run(args: argparse.Namespace) -> int:
             dayfirst=args.dayfirst, date_format=args.date_format, plots=not args.no_plots,
             random_state=args.seed, verbose=not args.quiet,
         )
+    elif args.command == "apply" and args.model_document.get("format") == "scalecluster-anomaly-model":
+        from .jobs.anomaly_apply import apply_anomaly_model
+
+        segment_only = [flag for flag, value in (("--customer", args.customer), ("--amount", args.amount),
+                                                 ("--order", args.order), ("--reference-date", args.reference_date),
+                                                 ("--keep-duplicates", args.keep_duplicates),
+                                                 ("--dayfirst", args.dayfirst), ("--date-format", args.date_format))
+                        if value is not None]
+        if segment_only:
+            raise ValueError(f"{', '.join(segment_only)} read transactions for a segmentation; {args.model!r} holds "
+                             "an anomaly model, which reads flows (its options: --columns, --top, --label, "
+                             "--normal, --timestamp).")
+        result = apply_anomaly_model(
+            args.model, args.path, columns=args.columns, top=args.top,
+            label=args.label if args.label is not None else "label", normal=args.normal, timestamp=args.timestamp,
+            cluster=_cluster(args), out=args.out, overwrite=args.overwrite, plots=not args.no_plots,
+            random_state=args.seed, verbose=not args.quiet)
     elif args.command in ("apply", "drift"):
         from .jobs import apply_model, drift
 
@@ -460,7 +538,8 @@ def _run(args: argparse.Namespace) -> int:
         from .jobs import detect_anomalies
 
         result = detect_anomalies(
-            args.path, features=args.features, columns=args.columns, eps=args.eps, min_samples=args.min_samples,
+            args.path, features=args.features, columns=args.columns, host=args.by_host, window=args.window,
+            top=args.top, fit_size=args.fit_size, eps=args.eps, min_samples=args.min_samples,
             label=args.label if args.label is not None else "label", normal=args.normal, timestamp=args.timestamp,
             cluster=_cluster(args), out=args.out, overwrite=args.overwrite, plots=not args.no_plots,
             random_state=args.seed, verbose=not args.quiet,

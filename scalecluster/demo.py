@@ -133,7 +133,7 @@ def _demo(n_customers, n_flows, cluster_config, target, work, random_state, stre
         options = {"client": client, "verbose": verbose, "stream": stream, "random_state": random_state}
         segments = segment(transactions, order="order_id", out=os.path.join(target, "segments"),
                            sample_size=5_000, **options)
-        alerts = detect_anomalies(flows, out=os.path.join(target, "anomalies"), eps_sample_size=1_000, **options)
+        alerts = detect_anomalies(flows, out=os.path.join(target, "anomalies"), **options)
         labels = segments.labels.compute()
     finally:
         cluster = getattr(client, "cluster", None)

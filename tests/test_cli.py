@@ -157,8 +157,8 @@ def test_anomalies_on_a_cluster_keeps_dask_quiet(data, tmp_path):
     assert done.stderr == ""  # distributed's and Dask's chatter went to run.log
     stages = [STAGE.match(line) for line in done.stdout.splitlines() if line.startswith("[anomalies] ")]
     assert [m.group(2).strip() for m in stages if m] == [
-        "Dask cluster", "Reading flows", "Features", "Choosing eps", "DBSCAN", "Ranking alerts", "Scoring",
-        "Writing outputs"]
+        "Dask cluster", "Reading flows", "Features", "Fit sample", "Choosing eps", "DBSCAN", "Scoring flows",
+        "Ranking alerts", "Against labels", "Writing outputs"]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["features"] == ["bytes_out", "bytes_in", "packets_out"]
     assert summary["run"]["run_on"] == "Dask cluster, 2 workers"
@@ -219,8 +219,9 @@ def test_a_folder_without_a_usable_model_is_answered_at_once(data, segments, tmp
     seconds, done = timed("apply", str(tmp_path), transactions)
     assert done.returncode == 2 and seconds < FAST_S
     assert one_line(done.stderr) == (
-        f"scalecluster: error: {str(tmp_path)!r} holds no segmentation model (no model.json in it or in its model/ "
-        "folder): give the --out folder of a 'scalecluster segment' run, or its model/ folder.")
+        f"scalecluster: error: {str(tmp_path)!r} holds no model (no model.json in it or in its model/ "
+        "folder): give the --out folder of a 'scalecluster segment' or 'scalecluster anomalies' run, or its model/ "
+        "folder.")
     future = tmp_path / "future"
     future.mkdir()
     document = json.loads((segments / "model" / "model.json").read_text(encoding="utf-8"))

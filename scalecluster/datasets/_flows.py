@@ -8,6 +8,14 @@ and from normal traffic (sparse in feature space):
 * ``exfiltration``: an internal host sends gigabytes out for hours;
 * ``scan``: one to three tiny packets to a random port, rarely answered;
 * ``burst``: thousands of packets a second (a flood).
+
+``hard=True`` makes the traffic look more like real captures, where attacks
+are not rare: scans are a large share of all flows (40 % by default), sent by
+a few scanning hosts that fan out over many destinations (horizontal sweeps of
+a few ports) or many ports of a few targets (vertical sweeps), two of them
+internal hosts that also browse as usual; and normal traffic includes long
+interactive sessions (remote shells and desktops kept open for hours, small
+packets both ways), which look unusual in every single feature.
 """
 
 from __future__ import annotations
@@ -37,6 +45,16 @@ FLOWS_PER_BLOCK = 8192
 SERVICES = {"web": 0.55, "dns": 0.25, "ssh": 0.10, "streaming": 0.10}
 #: Default mix of the anomaly types among anomalies.
 ANOMALIES = {"exfiltration": 1 / 3, "scan": 1 / 3, "burst": 1 / 3}
+#: ``hard=True``: the normal services, long interactive sessions included.
+HARD_SERVICES = {"web": 0.50, "dns": 0.22, "ssh": 0.08, "streaming": 0.08, "interactive": 0.12}
+#: ``hard=True``: the default mix of the anomaly types (mostly scans) and their default share of all flows.
+HARD_ANOMALIES = {"exfiltration": 0.05, "scan": 0.85, "burst": 0.10}
+HARD_ANOMALY_FRACTION = 0.4
+#: ``hard=True``: scanning hosts (the first ones internal), and how each sweeps.
+HARD_SCANNERS = 6
+_HARD_INTERNAL_SCANNERS = 2
+#: Ports of the horizontal sweeps (one port over many hosts).
+SWEPT_PORTS = np.array([22, 23, 80, 443, 445, 3389, 5900, 8080])
 
 PROTOCOLS = np.array(["tcp", "udp"], dtype=object)
 _TCP, _UDP = 0, 1
@@ -64,8 +82,9 @@ class _Kind(NamedTuple):
 def make_flows(
     n_flows: int,
     *,
-    anomaly_fraction: float = 0.01,
+    anomaly_fraction: float | None = None,
     anomaly_mix: dict[str, float] | None = None,
+    hard: bool = False,
     path: str | os.PathLike | None = None,
     n_partitions: int | None = None,
     start: str | pd.Timestamp = "2025-01-01",
@@ -79,12 +98,22 @@ def make_flows(
     ----------
     n_flows : int
         Number of flows (rows).
-    anomaly_fraction : float, default=0.01
+    anomaly_fraction : float, default=None
         Fraction of anomalous flows, in [0, 0.5].  Exactly
-        ``floor(n_flows * anomaly_fraction)`` flows are anomalies.
+        ``floor(n_flows * anomaly_fraction)`` flows are anomalies.  By
+        default 0.01, or 0.4 with ``hard=True``.
     anomaly_mix : dict of str to float, default=None
         Relative weights of the anomaly types (keys from ``ANOMALIES``:
-        ``"exfiltration"``, ``"scan"``, ``"burst"``); equal by default.
+        ``"exfiltration"``, ``"scan"``, ``"burst"``); equal by default, or
+        ``HARD_ANOMALIES`` (85 % scans) with ``hard=True``.
+    hard : bool, default=False
+        Traffic as real captures look (see the module docstring): scans a
+        large share of the flows, from ``HARD_SCANNERS`` hosts that fan out
+        (the first two internal: they browse as usual too; even-numbered
+        scanners sweep many ports of four targets, odd-numbered ones a few
+        ports over many hosts), and long interactive sessions among normal
+        traffic (``HARD_SERVICES``; labelled ``normal``).  The default
+        ``hard=False`` gives the same rows as before the option existed.
     path : str or path-like, default=None
         A folder to write Parquet part files to (plus ``_generator.json``,
         the arguments); ``None`` returns a pandas DataFrame.
@@ -125,6 +154,11 @@ def make_flows(
     """
     n_flows = check_count("n_flows", n_flows)
     seed = check_seed(random_state)
+    if not isinstance(hard, (bool, np.bool_)):
+        raise TypeError(f"hard must be True or False; got {hard!r}.")
+    hard = bool(hard)
+    if anomaly_fraction is None:
+        anomaly_fraction = HARD_ANOMALY_FRACTION if hard else 0.01
     if (
         isinstance(anomaly_fraction, bool)
         or not isinstance(anomaly_fraction, (int, float))
@@ -133,7 +167,7 @@ def make_flows(
         raise ValueError(
             f"anomaly_fraction must be a float in [0, 0.5]; got {anomaly_fraction!r}."
         )
-    mix = dict(ANOMALIES if anomaly_mix is None else anomaly_mix)
+    mix = dict((HARD_ANOMALIES if hard else ANOMALIES) if anomaly_mix is None else anomaly_mix)
     unknown = sorted(set(mix) - set(ANOMALIES))
     if (
         unknown
@@ -169,6 +203,7 @@ def make_flows(
             pools,
             first_time,
             step_us,
+            hard,
         )
 
     def part(a: int, b: int) -> pd.DataFrame:
@@ -181,6 +216,7 @@ def make_flows(
         "n_flows": n_flows,
         "anomaly_fraction": anomaly_fraction,
         "anomaly_mix": dict(zip(ANOMALIES, weights.tolist())),
+        "hard": hard,
         "n_partitions": n_partitions,
         "start": first_time.isoformat(),
         "period": str(span),
@@ -209,13 +245,17 @@ def _pools(seed: int) -> dict[str, np.ndarray]:
         )
         return first_octet.astype(np.int64) * 2**24 + rng.integers(0, 2**24, count)
 
-    return {
+    pools = {
         "hosts": _ips(hosts[:1000]),
         "servers": _ips(hosts[1000:]),
         "external": _ips(public(3000)),
         "scanners": _ips(public(8)),
         "drops": _ips(public(12)),
     }
+    # hard=True only (drawn after the others, so they stay as they were): internal hosts first.
+    pools["hard_scanners"] = np.concatenate(
+        [pools["hosts"][:_HARD_INTERNAL_SCANNERS], _ips(public(HARD_SCANNERS - _HARD_INTERNAL_SCANNERS))])
+    return pools
 
 
 def _log_uniform(
@@ -311,6 +351,29 @@ def _streaming(rng: np.random.Generator, m: int) -> _Kind:
     )
 
 
+def _interactive(rng: np.random.Generator, m: int) -> _Kind:
+    """Remote shells and desktops kept open: minutes to hours, small packets (keystrokes, screen updates) both ways."""
+    duration = _log_uniform(rng, 600, 28_800, m)
+    rate = _log_uniform(rng, 20, 2_000, m)  # bytes a second, from the user
+    bytes_out = duration * rate
+    bytes_in = bytes_out * _around(rng, 2.0, 1.0, m)
+    packets_out = _packets(bytes_out, rng.uniform(60, 140, m))
+    packets_in = _packets(bytes_in, rng.uniform(80, 400, m))
+    port = np.where(rng.uniform(size=m) < 0.6, 22, 3389)
+    return _Kind(
+        bytes_out,
+        bytes_in,
+        packets_out,
+        packets_in,
+        duration,
+        np.full(m, _TCP),
+        port,
+        rng.integers(0, 1000, m),
+        rng.integers(2, 200, m),
+        ("hosts", "servers"),
+    )
+
+
 def _exfiltration(rng: np.random.Generator, m: int) -> _Kind:
     bytes_out = _log_uniform(rng, 3e8, 3e10, m)
     bytes_in = bytes_out * _log_uniform(rng, 3e-4, 3e-2, m)
@@ -352,6 +415,19 @@ def _scan(rng: np.random.Generator, m: int) -> _Kind:
     )
 
 
+def _hard_scan(rng: np.random.Generator, m: int) -> _Kind:
+    """Scans from a few hosts that fan out: even-numbered scanners sweep every port of four targets,
+    odd-numbered ones a few ports over all internal hosts."""
+    made = _scan(rng, m)
+    scanner = rng.choice(HARD_SCANNERS, size=m, p=np.linspace(2.0, 1.0, HARD_SCANNERS) / np.linspace(
+        2.0, 1.0, HARD_SCANNERS).sum())
+    vertical = scanner % 2 == 0
+    targets = 1000 + (scanner * 7 + rng.integers(0, 4, m)) % 200  # four servers per scanner
+    dst = np.where(vertical, targets, rng.integers(0, 1000, m))
+    port = np.where(vertical, rng.integers(1, 65536, m), SWEPT_PORTS[rng.integers(0, len(SWEPT_PORTS), m)])
+    return made._replace(dst_port=port, src=scanner, dst=dst, pools=("hard_scanners", "internal"))
+
+
 def _burst(rng: np.random.Generator, m: int) -> _Kind:
     packets = _log_uniform(rng, 3e3, 3e5, m)
     duration = _log_uniform(rng, 0.05, 5.0, m)
@@ -382,7 +458,18 @@ _MAKERS: dict[str, Callable[[np.random.Generator, int], _Kind]] = {
     "exfiltration": _exfiltration,
     "scan": _scan,
     "burst": _burst,
+    "interactive": _interactive,
 }
+#: hard=True: the makers that differ.
+_HARD_MAKERS = {**_MAKERS, "scan": _hard_scan}
+
+
+def _addresses(pools: dict[str, np.ndarray], pool: str, index: np.ndarray) -> np.ndarray:
+    """The addresses at ``index`` of a pool; ``"internal"``: hosts (0-999), then servers."""
+    if pool == "internal":
+        inside = np.concatenate([pools["hosts"], pools["servers"]])
+        return inside[index % len(inside)]
+    return pools[pool][index % len(pools[pool])]
 
 
 def _block(
@@ -395,15 +482,18 @@ def _block(
     pools: dict[str, np.ndarray],
     start: pd.Timestamp,
     step_us: float,
+    hard: bool = False,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """One block's flows (positions ``first`` to ``first + count``)."""
     rng = block_rng(seed, FLOWS_STREAM, block)
+    service_shares = HARD_SERVICES if hard else SERVICES
+    makers = _HARD_MAKERS if hard else _MAKERS
     # Anomalies per block by apportionment: floor(n * fraction) in all, whatever the partitioning.
     n_anomalies = int(
         np.floor((first + count) * fraction + 1e-9) - np.floor(first * fraction + 1e-9)
     )
-    services = np.array(list(SERVICES.values()))
-    kinds = list(SERVICES) + list(ANOMALIES)
+    services = np.array(list(service_shares.values()))
+    kinds = list(service_shares) + list(ANOMALIES)
     kind = rng.choice(len(services), size=count, p=services / services.sum())
     where = rng.choice(count, size=n_anomalies, replace=False)
     kind[where] = len(services) + rng.choice(len(mix), size=n_anomalies, p=mix)
@@ -432,17 +522,17 @@ def _block(
     columns.update(empty)
     for code, name in enumerate(kinds):
         rows = np.flatnonzero(kind == code)
-        made = _MAKERS[name](rng, rows.size)
+        made = makers[name](rng, rows.size)
         for n in names:
             columns[n][rows] = getattr(made, n)
-        src_ip[rows] = pools[made.pools[0]][made.src % len(pools[made.pools[0]])]
-        dst_ip[rows] = pools[made.pools[1]][made.dst % len(pools[made.pools[1]])]
+        src_ip[rows] = _addresses(pools, made.pools[0], made.src)
+        dst_ip[rows] = _addresses(pools, made.pools[1], made.dst)
 
     position = np.arange(first, first + count, dtype=np.int64)
     offset_us = np.floor((position + rng.uniform(size=count)) * step_us).astype(
         np.int64
     )
-    labels = np.array(["normal"] * len(SERVICES) + list(ANOMALIES), dtype=object)[kind]
+    labels = np.array(["normal"] * len(service_shares) + list(ANOMALIES), dtype=object)[kind]
     frame = pd.DataFrame(
         {
             "timestamp": np.datetime64(start.to_datetime64(), "us")

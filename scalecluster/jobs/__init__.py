@@ -21,8 +21,11 @@ says what it was made from, and ``run.log`` (the libraries' own messages).  The
 ``scalecluster anomalies PATH``, ``scalecluster demo``.
 """
 
+from ._alerts import SEVERITY_RULE, severity_of
 from ._stability import STABILITY_THRESHOLD, choose_k, stability_sweep
-from .anomalies import SEVERITY_RULE, AnomalyResult, detect_anomalies, severity_of
+from .anomalies import AnomalyResult, detect_anomalies
+from .anomaly_apply import AnomalyApplyResult, apply_anomaly_model
+from .anomaly_model import AnomalyModel
 from .apply import ApplyResult, apply_model
 from .drift import DriftResult, drift
 from .model import ModelError, SegmentModel, load_model
@@ -34,6 +37,8 @@ __all__ = [
     "SEGMENT_NAMES",
     "SEVERITY_RULE",
     "STABILITY_THRESHOLD",
+    "AnomalyApplyResult",
+    "AnomalyModel",
     "AnomalyResult",
     "ApplyResult",
     "DriftResult",
@@ -41,6 +46,7 @@ __all__ = [
     "SegmentModel",
     "SegmentResult",
     "action_of",
+    "apply_anomaly_model",
     "apply_model",
     "choose_k",
     "detect_anomalies",

@@ -130,11 +130,12 @@ def apply_model(
     KeyError, TypeError, ValueError
         As :func:`~scalecluster.jobs.segment` (columns, values, no customer left).
     """
-    from .model import load_model
+    from .model import load_segment_model
 
     started = time.time()
     steps = Steps("apply", verbose=verbose, stream=stream)
-    model = model if not isinstance(model, (str, os.PathLike)) else load_model(model)
+    model = load_segment_model(model, use="apply_model labels customers (score flows with an anomaly model's "
+                               "score(), or apply_anomaly_model)")
     roles, reading = model_reading(model, reference_date, customer, timestamp, amount, order, keep_duplicates,
                                    dayfirst, date_format)
     check_out_folder(out, overwrite=overwrite)

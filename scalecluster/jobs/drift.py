@@ -127,14 +127,15 @@ def drift(
     -------
     DriftResult
     """
-    from .model import load_model
+    from .model import load_segment_model
 
     for name, value in (("share_threshold", share_threshold), ("shift_threshold", shift_threshold)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f"{name} must be a positive number; got {value!r}.")
     started = time.time()
     steps = Steps("drift", verbose=verbose, stream=stream)
-    model = model if not isinstance(model, (str, os.PathLike)) else load_model(model)
+    model = load_segment_model(model, use="drift compares customer segments with their training data (to score "
+                               "new flows with an anomaly model, use 'scalecluster apply')")
     roles, reading = model_reading(model, reference_date, customer, timestamp, amount, order, keep_duplicates,
                                    dayfirst, date_format)
     check_out_folder(out, overwrite=overwrite)

@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +147,8 @@ class SegmentModel:
                 item[str(column)] = None if isinstance(value, float) and not np.isfinite(value) else value
             segments.append(item)
         return {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "id": self.id, "created": self.created,
+            "format": FORMAT, "format_version": FORMAT_VERSION, "job": "segment", "id": self.id,
+            "created": self.created,
             "scalecluster_version": self.version, "columns": self.columns, "reading": self.reading,
             "reference": self.reference, "features": list(self.features),
             "scaling": {"method": self.scaling.method, "log": list(self.scaling.log),
@@ -233,8 +235,11 @@ def _sha256(path: str) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load_model(path: str | os.PathLike) -> SegmentModel:
-    """Read and check a model written by :func:`scalecluster.jobs.segment`.
+def load_model(path: str | os.PathLike) -> Any:
+    """Read and check a model written by :func:`scalecluster.jobs.segment` or
+    :func:`scalecluster.jobs.detect_anomalies`.
+
+    The folder's model.json says which job wrote it; the model of that job is returned.
 
     Parameters
     ----------
@@ -243,7 +248,10 @@ def load_model(path: str | os.PathLike) -> SegmentModel:
 
     Returns
     -------
-    SegmentModel
+    SegmentModel or AnomalyModel
+        A segmentation (:meth:`~SegmentModel.assign` labels next month's
+        customers) or an anomaly model (:meth:`~scalecluster.jobs.AnomalyModel.score`
+        scores new flows).
 
     Raises
     ------
@@ -251,12 +259,46 @@ def load_model(path: str | os.PathLike) -> SegmentModel:
         Nothing at ``path``.
     ModelError (a ValueError)
         One line: not a model, a newer format version, files missing, damaged,
-        or from another run (``centres.npz`` whose run id or checksum differs
-        from ``model.json``'s), shapes that do not agree.
+        cut short or from another run (an array file whose run id or checksum
+        differs from ``model.json``'s), shapes or feature names that do not agree.
     """
-    from ..features import Scaling
+    from ..io._model_file import model_job
 
     folder, document = read_model_document(path)
+    if model_job(document) == "anomalies":
+        from .anomaly_model import load_anomaly_model
+
+        return load_anomaly_model(folder, document)
+    return _load_segment_model(folder, document)
+
+
+def load_anomaly_model_from(path: Any) -> Any:
+    """An anomaly model (given, or read from ``path``); a model of another job is a one-line ModelError."""
+    from .anomaly_model import AnomalyModel, load_anomaly_model
+
+    if isinstance(path, AnomalyModel):
+        return path
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelError(f"The model given is a {type(path).__name__}, not a traffic-anomaly model (from "
+                         "'scalecluster anomalies').")
+    folder, document = read_model_document(path, job="anomalies", use="scoring flows needs an anomaly model")
+    return load_anomaly_model(folder, document)
+
+
+def load_segment_model(path: Any, use: str | None = None) -> SegmentModel:
+    """A segmentation model (given, or read from ``path``); a model of another job is a one-line ModelError."""
+    if isinstance(path, SegmentModel):
+        return path
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelError(f"The model given is a {type(path).__name__}, not a customer segmentation (from "
+                         f"'scalecluster segment'){': ' + use if use else ''}.")
+    folder, document = read_model_document(path, job="segment", use=use)
+    return _load_segment_model(folder, document)
+
+
+def _load_segment_model(folder: str, document: dict[str, Any]) -> SegmentModel:
+    from ..features import Scaling
+
     where = f"The model in {folder!r}"
     centres_path = os.path.join(folder, CENTRES_FILE)
     if not os.path.isfile(centres_path):
@@ -266,7 +308,7 @@ def load_model(path: str | os.PathLike) -> SegmentModel:
         with np.load(centres_path, allow_pickle=False) as arrays:
             centres = np.array(arrays["centres"], dtype=np.float64)
             model_id = str(arrays["model_id"])
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise ModelError(f"{where}: {CENTRES_FILE} cannot be read ({error}); copy the whole model/ folder "
                          "again.") from None
     if model_id != document["id"]:
@@ -303,7 +345,7 @@ def load_model(path: str | os.PathLike) -> SegmentModel:
             raise ModelError(f"{where}: {CUSTOMERS_DIR}/ holds {found:,} customers, model.json says {rows:,}: copy "
                              "the model/ folder again.")
     extra = {key: value for key, value in document.items()
-             if key not in (*REQUIRED, "created", "scalecluster_version", "k", "currency", "files")}
+             if key not in (*REQUIRED, "job", "created", "scalecluster_version", "k", "currency", "files")}
     return SegmentModel(
         id=str(document["id"]), columns=dict(document["columns"]), reading=dict(document["reading"]),
         reference=dict(document["reference"]), features=features, scaling=fitted, centres=centres,

@@ -535,9 +535,10 @@ def sweep_table(sweep: pd.DataFrame, chosen: int) -> Table:
                  priority=[1, 1, 3, 1, 1, 2, 2, 3])
 
 
-def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print) -> dict[str, str]:
+def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callable[[str], None] = print,
+                   title: str = "Traffic anomalies") -> dict[str, str]:
     """Plots and the one-page report of an :class:`~scalecluster.jobs.AnomalyResult`, written into ``folder``."""
-    from .anomalies import SEVERITY_MEANING, SEVERITY_THRESHOLDS
+    from ._alerts import SEVERITY_MEANING, SEVERITY_THRESHOLDS
 
     makers = {}
     if result.eps_suggestion is not None:
@@ -548,6 +549,13 @@ def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
     info = result.info or {}
     settings = info.get("settings", {})
     meta = [("Input", info.get("input", ""))]
+    model = info.get("model")
+    if model:
+        meta.append(("Model", (f"anomaly model {str(model.get('id', ''))[:8]}"
+                               + (f", written {model['created']}" if model.get("created") else "")
+                               + (f" by scalecluster {model['scalecluster']}" if model.get("scalecluster") else "")
+                               + (f" ({model['path']})" if model.get("path") else "")
+                               + "; no refit: its eps, clusters and core points")))
     if "rows" in info:
         meta.append(("Rows", f"{info['rows']:,} flows, {result.n_flows:,} with usable features"))
     if "first" in info:
@@ -567,7 +575,8 @@ def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
     meta += _run_rows(info)
 
     counts = result.alerts["severity"].value_counts() if len(result.alerts) else pd.Series(dtype=int)
-    share = len(result.alerts) / result.n_flows if result.n_flows else 0.0
+    n_alerts = getattr(result, "n_alerts", len(result.alerts))
+    share = n_alerts / result.n_flows if result.n_flows else 0.0
     bounds = dict(SEVERITY_THRESHOLDS)
     severity_rows, severity_classes = [], []
     upper = None
@@ -577,18 +586,29 @@ def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
         severity_rows.append([level, reach, SEVERITY_MEANING[level], f"{int(counts.get(level, 0)):,}"])
         severity_classes.append([level, "", "", ""])
         upper = low
+    groups = getattr(result, "groups", None)
+    suspicious = groups[~groups["normal"]] if groups is not None else None
+    cut = len(result.alerts) < n_alerts
     blocks: list[tuple[str, Any]] = [
-        ("p", (f"{len(result.alerts):,} alerts among {result.n_flows:,} flows ({share:.1%}); "
-               f"{result.n_clusters} clusters of normal traffic.")),
+        ("p", (f"{n_alerts:,} alerts among {result.n_flows:,} flows ({share:.1%}); {result.n_clusters} clusters "
+               f"of normal traffic" + (f", {len(suspicious)} suspicious groups." if suspicious is not None else "."))),
+    ]
+    if cut:
+        blocks.append(("p", (f"Alert budget: the {len(result.alerts):,} highest-scored alerts were kept (top "
+                             f"{len(result.alerts):,}); {n_alerts - len(result.alerts):,} lower-scored alerts were "
+                             "cut. The counts, the groups and the metrics are of all alerts; every flow's score is "
+                             "in labels/.")))
+    blocks += [
         ("h", "Severity"),
+        ("note", "Of the alerts kept." if cut else "Of all alerts."),
         ("table", Table(["Severity", "Distance from normal traffic", "Meaning", "Alerts"], severity_rows,
                         [False, False, False, True], severity_classes)),
         ("p", ("How far is an alert? Each flow is a point whose coordinates are its features, log-scaled and "
-               "standardised (1 = one standard deviation). DBSCAN groups normal traffic into clusters; a flow "
-               f"farther than eps = {result.eps:.4g} from every core point of every cluster is an alert. "
-               "Its distance (column distance in alerts.csv) is measured to the nearest core point in those "
-               "units; distance_eps is the same distance divided by eps, so 1 is the edge of normal traffic and "
-               "20 is twenty times as far out.")),
+               "standardised (1 = one standard deviation). DBSCAN groups a sample of the traffic into clusters; "
+               "clusters that are small or look like scans are suspicious groups, the others are normal traffic. "
+               "Every flow's score (column score in alerts.csv and labels/) is its distance to the nearest core "
+               f"point of normal traffic divided by eps = {result.eps:.4g}: 0 inside normal traffic, 1 at its edge; "
+               "a flow scoring above 1 is an alert, and 20 is twenty times as far out.")),
     ]
     if result.metrics:
         m = result.metrics
@@ -596,11 +616,24 @@ def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
                              f"({m['true_positives']:,} of {m['alerts']:,} alerts are labelled anomalies), recall "
                              f"{m['recall']:.3f} ({m['true_positives']:,} of {m['true_anomalies']:,} labelled "
                              f"anomalies found), F1 {m['f1']:.3f}.")))
-    blocks += [*[("note", n) for n in result.notes], ("h", "Top alerts")]
+    blocks += [("note", n) for n in result.notes]
+    if groups is not None:
+        from ._groups import GROUP_RULE
+
+        blocks += [("h", "Clusters and suspicious groups"), ("p", GROUP_RULE + " Every cluster is in groups.csv."),
+                   ("table", groups_table(groups))]
+    hosts = getattr(result, "hosts", None)
+    if hosts is not None:
+        blocks += [("h", "Hosts"), ("table", hosts_table(hosts))]
+        n_hosts = getattr(result, "n_hosts", len(hosts))
+        blocks.append(("note", (f"The {min(TOP_ALERTS, len(hosts))} highest-scored of {n_hosts:,} host rows"
+                                + (f" ({n_hosts - len(hosts):,} cut by the budget)" if len(hosts) < n_hosts else "")
+                                + "; every one kept is in hosts.csv, with its aggregates.")))
+    blocks.append(("h", "Top alerts"))
     if len(result.alerts):
         blocks.append(("table", alerts_table(result.alerts, result)))
-        blocks.append(("note", (f"The {min(TOP_ALERTS, len(result.alerts))} most distant of "
-                               f"{len(result.alerts):,} alerts (on a narrow page, fewer columns); every alert, "
+        blocks.append(("note", (f"The {min(TOP_ALERTS, len(result.alerts))} highest-scored of "
+                               f"{len(result.alerts):,} alerts kept (on a narrow page, fewer columns); each, "
                                "with every column of the input, is in alerts.csv (row: the flow's position in the "
                                "input, from 0).")))
     else:
@@ -609,7 +642,7 @@ def anomaly_report(result: Any, folder: str, *, plots: bool = True, say: Callabl
         blocks += [("h", "Plots")] + [("img", f"{n}.png") for n in ("k_distance", "alerts") if f"{n}_png" in written]
     if note:
         blocks.append(("note", note))
-    written.update(_write_pages(folder, "Traffic anomalies", meta, blocks))
+    written.update(_write_pages(folder, title, meta, blocks))
     return written
 
 
@@ -624,7 +657,7 @@ def alerts_table(alerts: pd.DataFrame, result: Any, limit: int = TOP_ALERTS) -> 
     features = list(result.features)
     label = getattr(result, "label", None)
     time_column = getattr(result, "time_column", None)
-    skip = {"rank", "row", "severity", "distance", "distance_eps", "nearest_cluster", label, time_column,
+    skip = {"rank", "row", "severity", "distance", "score", "cluster", label, time_column,
             *features, *[c for c in alerts.columns if c.endswith("_scaled")]}
     for used in (result.info or {}).get("columns", {}).values():  # the inputs of the features
         skip.update([used] if isinstance(used, str) else used)
@@ -633,7 +666,7 @@ def alerts_table(alerts: pd.DataFrame, result: Any, limit: int = TOP_ALERTS) -> 
     context = text_first[:3]
     shown_features = [f for f in ("total_bytes", "duration") if f in features] or features[:3]
 
-    headers = ["Rank", "Severity", "Distance (× eps)"]
+    headers = ["Rank", "Severity", "Score (× eps)"]
     numeric = [True, False, True]
     priority = [1, 1, 1]
     if time_column is not None and time_column in top.columns:
@@ -654,7 +687,7 @@ def alerts_table(alerts: pd.DataFrame, result: Any, limit: int = TOP_ALERTS) -> 
     formats = {f: _feature_format(f, top[f].to_numpy(dtype=np.float64)) for f in shown_features}
     rows, classes = [], []
     for _, row in top.iterrows():
-        cells = [f"{int(row['rank']):,}", str(row["severity"]), f"{row['distance_eps']:,.1f}"]
+        cells = [f"{int(row['rank']):,}", str(row["severity"]), f"{row['score']:,.1f}"]
         if time_column is not None and time_column in top.columns:
             cells.append(when(row[time_column]))
         cells += ["-" if pd.isna(row[c]) else str(row[c]) for c in context]
@@ -664,6 +697,46 @@ def alerts_table(alerts: pd.DataFrame, result: Any, limit: int = TOP_ALERTS) -> 
         rows.append(cells)
         classes.append(["", str(row["severity"])] + [""] * (len(cells) - 2))
     return Table(headers, rows, numeric, classes, priority)
+
+
+def groups_table(groups: pd.DataFrame) -> Table:
+    """One row per cluster: kind (with why), flows, share, profile and the hosts involved; groups first."""
+    ordered = groups.sort_values(["normal", "flows"], ascending=[True, False], kind="stable")
+    has_hosts = "hosts" in ordered
+    rows, classes = [], []
+    for number, g in ordered.iterrows():
+        kind = "normal traffic" if g["normal"] else f"suspicious group ({g['why']})"
+        cells = [str(number), kind, f"{int(g['flows']):,}", f"{g['share']:.1%}", str(g["profile"])]
+        if has_hosts:
+            cells.append(str(g["hosts"]))
+        rows.append(cells)
+        classes.append(["", "" if g["normal"] else "high"] + [""] * (len(cells) - 2))
+    headers = ["Cluster", "Kind", "Flows", "Share", "Profile"] + (["Hosts (flows in the sample)"] if has_hosts else [])
+    return Table(headers, rows, [False, False, True, True, False, False][: len(headers)], classes,
+                 [1, 1, 1, 2, 1, 3][: len(headers)])
+
+
+def hosts_table(hosts: pd.DataFrame, limit: int = TOP_ALERTS) -> Table:
+    """The highest-scored host rows: host (and window), score, flows, destinations, ports, share without a reply."""
+    top = hosts.head(limit)
+    keys = list(top.columns[: list(top.columns).index("score")])
+    headers = [header_of(k) for k in keys] + ["Score (× eps)", "Flows", "Destinations", "Ports", "No reply",
+                                              "Bytes out"]
+    rows, classes = [], []
+    for _, row in top.iterrows():
+        cells = [when(row[k]) if k == "window" else str(row[k]) for k in keys]
+        cells += [f"{row['score']:,.1f}", f"{int(row['flows']):,}", f"{int(row['destinations']):,}",
+                  f"{int(row['ports']):,}", f"{row['no_reply']:.0%}", size_in_bytes(row["bytes_out"])]
+        rows.append(cells)
+        classes.append([""] * len(keys) + [_severity_class(row["score"])] + [""] * 5)
+    numeric = [False] * len(keys) + [True] * 6
+    return Table(headers, rows, numeric, classes, [1] * len(keys) + [1, 1, 1, 1, 2, 3])
+
+
+def _severity_class(score: float) -> str:
+    from ._alerts import severity_of
+
+    return str(severity_of([score])[0]) if score > 1 else ""
 
 
 def _feature_format(name: str, values: np.ndarray) -> Callable[[Any], str]:

@@ -107,13 +107,13 @@ def _refused(folder, pattern: str, error=ModelError) -> str:
 def test_a_foreign_future_or_mixed_model_is_refused_in_one_line(fitted, flows, tmp_path, transactions):
     _refused(tmp_path / "nowhere", "No such model folder", FileNotFoundError)
     (tmp_path / "empty").mkdir()
-    _refused(tmp_path / "empty", "holds no segmentation model .* give the --out folder of a 'scalecluster segment'")
+    _refused(tmp_path / "empty", "holds no model .* give the --out folder of a 'scalecluster segment' or 'scalecluster anomalies' run")
     future = _copy(fitted, tmp_path, "future")
     _edit(future, format_version=2)
     _refused(future, r"format version 2, newer than this scalecluster reads \(1\): upgrade scalecluster")
     other = _copy(fitted, tmp_path, "other")
     _edit(other, format="some-other-model")
-    _refused(other, "is not a scalecluster segmentation model")
+    _refused(other, "is not a scalecluster model")
     # centres.npz of another run beside this model.json: refused, not silently mixed.
     path, _ = transactions
     again = segment(path, order="order_id", k=5, out=tmp_path / "again", plots=False, verbose=False)

@@ -97,12 +97,13 @@ def test_the_alerts_table_is_selected_explained_and_dated(reports):
     assert len(table.headers) <= 11 and len(table.rows) == min(20, len(alerts.alerts))
     time_column = table.headers.index("Time")
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[time_column]) for row in table.rows)
-    assert table.headers[:3] == ["Rank", "Severity", "Distance (× eps)"]
+    assert table.headers[:3] == ["Rank", "Severity", "Score (× eps)"]
     page = _page(alerts)
-    assert "distance_eps is the same distance divided by eps, so 1 is the edge of normal traffic" in page
+    assert "divided by eps = " in page and "0 inside normal traffic, 1 at its edge" in page
     for level in ("critical", "high", "medium", "low"):
         assert f'<td class="{level}">{level}</td>' in page
-    assert "every alert, with every column of the input, is in alerts.csv" in page
+    assert "alerts kept (on a narrow page, fewer columns); each, with every column of the input, is in alerts.csv" in page
+    assert "Clusters and suspicious groups" in page
 
 
 def test_the_alerts_plot_draws_alerts_as_rings_over_normal_traffic(reports):
