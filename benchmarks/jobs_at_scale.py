@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="4GiB", help="per worker")
     parser.add_argument("--out", default="benchmarks/results/jobs_at_scale.json")
     parser.add_argument("--skip", choices=["segment", "anomalies"], action="append", default=[])
+    parser.add_argument("--by-host", action="store_true",
+                        help="anomalies: also score the source hosts (host='src_ip'), as --by-host does")
     args = parser.parse_args()
 
     import numpy as np
@@ -116,7 +118,8 @@ def main() -> None:
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
         "cluster": {"n_workers": 2, "threads_per_worker": 1, "memory_limit": args.memory_limit},
-        "requested": {"transactions": args.transactions, "flows": args.flows, "n_customers": n_customers},
+        "requested": {"transactions": args.transactions, "flows": args.flows, "n_customers": n_customers,
+                      "by_host": args.by_host},
         "load_average_at_start": os.getloadavg(),
     }
     print(json.dumps(results, indent=2), flush=True)
@@ -179,7 +182,7 @@ def main() -> None:
 
                     def run_anomalies():
                         return detect_anomalies(flows, client=client, out=os.path.join(root, "anomalies"),
-                                                verbose=True)
+                                                host="src_ip" if args.by_host else None, verbose=True)
 
                     def score_anomalies(found) -> dict:
                         metrics = {k: (float(v) if isinstance(v, (float, np.floating)) else int(v))
@@ -190,6 +193,8 @@ def main() -> None:
                             "min_samples": found.min_samples,
                             "n_flows": found.n_flows,
                             "n_clusters": found.n_clusters,
+                            "suspicious_groups": len(found.suspicious_groups),
+                            "host_rows": found.n_hosts if found.hosts is not None else None,
                             "severity": {str(k): int(v) for k, v in found.alerts["severity"].value_counts().items()},
                             "notes": found.notes,
                         }

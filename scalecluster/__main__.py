@@ -136,7 +136,7 @@ def _window(value: str) -> int:
     try:
         return parse_window(value)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error).removeprefix("window ")) from None
+        raise argparse.ArgumentTypeError(str(error).removeprefix("window ").rstrip(".")) from None
 
 
 def _date(value: str) -> str:

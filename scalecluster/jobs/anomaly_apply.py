@@ -248,7 +248,7 @@ def _score(frame: Any, offsets: np.ndarray, flow: Any, model: Any, lazy: bool, c
             metrics = label_metrics(frame, scores, label, normal, lazy, client, steps)
             stage.result(f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}, "
                          f"F1 {metrics['f1']:.3f}")
-    hosts, n_hosts = _hosts(frame, flow, model, lazy, client, steps, top, time_column, notes)
+    hosts, n_hosts = _hosts(frame, flow, model, lazy, client, steps, top, time_column, label, normal, notes)
     sample = scaled.head(5000, npartitions=-1) if lazy else scaled.head(5000)
     return AnomalyApplyResult(alerts=alerts, n_alerts=n_alerts, labels=scores, model=model, n_flows=n_flows,
                               groups=groups, metrics=metrics, hosts=hosts, n_hosts=n_hosts,
@@ -256,7 +256,8 @@ def _score(frame: Any, offsets: np.ndarray, flow: Any, model: Any, lazy: bool, c
 
 
 def _hosts(frame: Any, flow: Any, model: Any, lazy: bool, client: Any, steps: Steps, top: int | None,
-           time_column: str | None, notes: list[str]) -> tuple[pd.DataFrame | None, int]:
+           time_column: str | None, label: str | None, normal: Any,
+           notes: list[str]) -> tuple[pd.DataFrame | None, int]:
     """The new flows' hosts scored against the model's host model (when it has one and the columns exist)."""
     from ._hosts import HostFit, HostSpec, host_table, score_hosts
 
@@ -272,7 +273,7 @@ def _hosts(frame: Any, flow: Any, model: Any, lazy: bool, client: Any, steps: St
     spec = HostSpec(host=h.host, destination=h.destination, port=h.port,
                     roles={r: c for r, c in flow.columns.items() if r in ("bytes_out", "bytes_in", "packets_out",
                                                                          "packets_in", "duration")},
-                    time_column=time_column, window=h.window)
+                    time_column=time_column, window=h.window, label=label, normal=normal)
     with steps.step("Hosts") as stage:
         table, _ = host_table(frame, spec, lazy=lazy, client=client, steps=steps)
         ranked = score_hosts(table, HostFit(h.scaling, h.density, h.groups, "", None, 0))

@@ -325,7 +325,8 @@ def _density_from(folder: str, document: dict[str, Any], core: Any, name: str, f
         raise ModelError(f"{where} lacks {name}: copy the whole model/ folder.")
     recorded = document.get("files", {}).get(name, {}).get("sha256")
     try:
-        with np.load(path, allow_pickle=False) as arrays:
+        # The file is opened here: np.load leaves its own handle open when the zip cannot be read (cut short).
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as arrays:
             points = np.array(arrays["core"], dtype=np.float64)
             labels = np.array(arrays["core_cluster"], dtype=np.int64)
             names = [str(f) for f in arrays["features"]]

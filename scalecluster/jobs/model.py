@@ -305,7 +305,8 @@ def _load_segment_model(folder: str, document: dict[str, Any]) -> SegmentModel:
         raise ModelError(f"{where} lacks {CENTRES_FILE}: copy the whole model/ folder.")
     recorded = document.get("files", {}).get(CENTRES_FILE, {}).get("sha256")
     try:
-        with np.load(centres_path, allow_pickle=False) as arrays:
+        # The file is opened here: np.load leaves its own handle open when the zip cannot be read (cut short).
+        with open(centres_path, "rb") as handle, np.load(handle, allow_pickle=False) as arrays:
             centres = np.array(arrays["centres"], dtype=np.float64)
             model_id = str(arrays["model_id"])
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:

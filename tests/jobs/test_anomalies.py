@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scalecluster.datasets import make_flows
 from scalecluster.jobs import detect_anomalies, report, severity_of
 
 from .conftest import N_FLOWS
@@ -104,3 +105,26 @@ def test_user_errors(flows):
 def test_severity_levels():
     assert list(severity_of([1.1, 2.0, 4.9, 5.0, 19.9, 20.0, np.inf])) == [
         "low", "medium", "medium", "high", "high", "critical", "critical"]
+
+
+def test_the_default_generator_is_found_with_f1_above_0_9(in_memory):
+    assert in_memory.metrics["f1"] >= 0.9, in_memory.metrics
+    assert in_memory.n_alerts == in_memory.metrics["alerts"]
+
+
+def test_the_hard_generator_is_found_and_its_scans_are_suspicious_groups():
+    # Real captures: 40 % of the flows are scans from six hosts that fan out, and long interactive sessions.
+    flows = make_flows(20_000, hard=True, random_state=0).flows
+    result = detect_anomalies(flows, plots=False, verbose=False)
+    assert result.metrics["true_anomalies"] == 8_000
+    assert result.metrics["f1"] >= 0.9, result.metrics
+    groups = result.suspicious_groups
+    assert len(groups) >= 1 and not groups["normal"].any()
+    assert groups["why"].str.contains("fan-out|no replies").any(), groups[["flows", "why"]]
+    # The groups are scans: their flows are mostly labelled scan, and every one of them is an alert.
+    scored = result.labels.join(flows["label"])
+    in_groups = scored[scored["cluster"].isin(groups.index)]
+    assert (in_groups["label"] == "scan").mean() > 0.95
+    assert (in_groups["score"] > 1).all()
+    assert f"{len(groups)} suspicious groups" in result.summary()
+    assert any(f"group {number}:" in result.summary() for number in groups.index)
