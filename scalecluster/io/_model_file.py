@@ -11,6 +11,7 @@ another kind or a newer format version is answered at once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any
@@ -119,3 +120,12 @@ def read_model_document(path: str | os.PathLike, job: str | None = None,
         raise ModelError(f"{file!r} lacks {', '.join(missing)}: it is damaged or not a model; write it again with "
                          f"'scalecluster {writer}'.")
     return folder, document
+
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a model's array file, as model.json records it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

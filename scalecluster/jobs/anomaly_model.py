@@ -23,7 +23,6 @@ flows get the fit's scores exactly.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import zipfile
@@ -39,6 +38,7 @@ from ..io._model_file import (
     ANOMALY_FORMAT_VERSION,
     MODEL_FILE,
     ModelError,
+    file_sha256,
 )
 from ._density import DensityModel
 
@@ -192,13 +192,13 @@ class AnomalyModel:
         os.makedirs(folder, exist_ok=True)
         document = self.to_json()
         written = {"model_core": _save_core(folder, CORE_FILE, self.density, self.flow.features, self.id)}
-        document["files"] = {CORE_FILE: {"sha256": _sha256(written["model_core"])}}
+        document["files"] = {CORE_FILE: {"sha256": file_sha256(written["model_core"])}}
         if self.hosts is not None:
             from ._hosts import HOST_FEATURES
 
             written["model_hosts_core"] = _save_core(folder, HOSTS_CORE_FILE, self.hosts.density,
                                                      list(HOST_FEATURES), self.id)
-            document["files"][HOSTS_CORE_FILE] = {"sha256": _sha256(written["model_hosts_core"])}
+            document["files"][HOSTS_CORE_FILE] = {"sha256": file_sha256(written["model_hosts_core"])}
         path = os.path.join(folder, MODEL_FILE)
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=2, allow_nan=False)
@@ -230,14 +230,6 @@ def _save_core(folder: str, name: str, density: DensityModel, features: list[str
                  core_cluster=np.asarray(density.core_cluster, dtype=np.int64),
                  features=np.array(list(features), dtype=str), model_id=np.array(model_id))
     return path
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- loading
@@ -337,7 +329,7 @@ def _density_from(folder: str, document: dict[str, Any], core: Any, name: str, f
     if model_id != document["id"]:
         raise ModelError(f"{where}: {name} comes from another run (id {model_id[:8]}…, model.json says "
                          f"{str(document['id'])[:8]}…): copy model.json and {name} of the same run together.")
-    if recorded is not None and recorded != _sha256(path):
+    if recorded is not None and recorded != file_sha256(path):
         raise ModelError(f"{where}: {name} was changed after the model was written (its checksum differs from "
                          "model.json's): copy the model/ folder again.")
     if names != list(features):

@@ -27,7 +27,6 @@ the model to the training data gives the training labels exactly.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import uuid
@@ -45,6 +44,7 @@ from ..io._model_file import (
     MODEL_FILE,
     REQUIRED,
     ModelError,
+    file_sha256,
     read_model_document,
 )
 
@@ -168,7 +168,7 @@ class SegmentModel:
         with open(centres_path, "wb") as handle:
             np.savez(handle, centres=np.asarray(self.centres, dtype=np.float64), model_id=np.array(self.id))
         document = self.to_json()
-        document["files"] = {CENTRES_FILE: {"sha256": _sha256(centres_path)}}
+        document["files"] = {CENTRES_FILE: {"sha256": file_sha256(centres_path)}}
         written = {"model_centres": centres_path}
         if customers is not None:
             target = os.path.join(folder, CUSTOMERS_DIR)
@@ -222,14 +222,6 @@ def _write_customers(customers: Any, target: str) -> None:
 def _customer_columns(part: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"customer": pd.array(part.index.astype("string"), dtype="string"),
                          "segment": part["segment"].to_numpy(dtype=np.int64)})
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- loading
@@ -316,7 +308,7 @@ def _load_segment_model(folder: str, document: dict[str, Any]) -> SegmentModel:
         raise ModelError(f"{where}: {CENTRES_FILE} comes from another run (id {model_id[:8]}…, model.json says "
                          f"{str(document['id'])[:8]}…): copy model.json and {CENTRES_FILE} of the same run "
                          "together.")
-    if recorded is not None and recorded != _sha256(centres_path):
+    if recorded is not None and recorded != file_sha256(centres_path):
         raise ModelError(f"{where}: {CENTRES_FILE} was changed after the model was written (its checksum differs "
                          "from model.json's): copy the model/ folder again.")
     features = list(document["features"])
