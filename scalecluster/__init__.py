@@ -10,11 +10,11 @@ from ._config import config_context, get_config, set_config
 
 __version__ = "0.1.0"
 
-__all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans", "__version__", "config_context", "connect", "get_config", "read_parquet", "set_config", "to_parquet"]
+__all__ = ["DBSCAN", "AgglomerativeClustering", "KMeans", "MiniBatchKMeans", "__version__", "config_context", "connect", "get_config", "read_parquet", "set_config", "to_parquet"]
 
 
 def __getattr__(name: str):
-    if name in ("DBSCAN", "KMeans", "MiniBatchKMeans"):  # scikit-learn, SciPy and numba are imported here
+    if name in ("AgglomerativeClustering", "DBSCAN", "KMeans", "MiniBatchKMeans"):  # scikit-learn, SciPy and numba are imported here
         from . import cluster
 
         return getattr(cluster, name)

@@ -4,6 +4,7 @@ The functions ``k_means``, ``kmeans_plusplus`` and ``dbscan`` mirror scikit-lear
 """
 
 from .dbscan import DBSCAN, dbscan
+from .hierarchical import AgglomerativeClustering
 from .kmeans import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus
 
-__all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans", "dbscan", "k_means", "kmeans_plusplus"]
+__all__ = ["DBSCAN", "AgglomerativeClustering", "KMeans", "MiniBatchKMeans", "dbscan", "k_means", "kmeans_plusplus"]
