@@ -250,6 +250,22 @@ def overheads_table(data: dict) -> str:
                    "paired ratio", "paired, sklearn first", "paired, scalecluster first"], lines)
 
 
+# ------------------------------------------------------------------ hierarchical
+def agglomerative_table(data: dict) -> str:
+    """``test_hierarchical.py``: Ward fits, exact and two-stage, against scikit-learn in the same run."""
+    rows = _rows(data, "test_agglomerative")
+    if not rows:
+        return ""
+    lines = [[
+        r["impl"], r["mode"], r["n"], _f(r.get("n_micro"), "d") if r.get("n_micro") else "-", f"{r['seconds']:.3f}",
+        _f(r.get("ratio_seconds_vs_sklearn"), ".3f"), _f(r.get("ari_vs_sklearn"), ".4f"),
+        "-" if "labels_equal_sklearn" not in r else ("yes" if r["labels_equal_sklearn"] else "NO"),
+        _f(r.get("max_height_diff_vs_sklearn"), ".1e"),
+    ] for r in sorted(rows, key=lambda r: (r["n"], r["impl"] != "sklearn", r["mode"]))]
+    return _table(["impl", "mode", "n", "n_micro", "seconds (median)", "time / sklearn", "ARI vs sklearn",
+                   "labels equal", "max height diff"], lines)
+
+
 # ------------------------------------------------------------------ DBSCAN
 def dbscan_tables(data: dict) -> str:
     rows = _rows(data, "test_dbscan_fit") + _rows(data, "test_dbscan_backend")
@@ -365,6 +381,7 @@ SECTIONS = [
     ("Davies–Bouldin and Calinski–Harabasz", indices_table),
     ("Small-data overheads", overheads_table),
     ("DBSCAN", dbscan_tables),
+    ("AgglomerativeClustering (Ward)", agglomerative_table),
     ("GPU: against the device's yardsticks and plain CuPy", gpu_tables),
 ]
 
