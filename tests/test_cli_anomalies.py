@@ -14,7 +14,7 @@ import pytest
 from scalecluster.__main__ import _parser, main
 from scalecluster.datasets import make_flows, make_transactions
 
-from .test_cli import FAST_S, _one_line_error, cli, one_line, timed
+from .test_cli import _one_line_error, cli, one_line
 
 
 @pytest.fixture(scope="module")
@@ -151,14 +151,6 @@ def test_a_truncated_segmentation_model_is_one_line_too(data, tmp_path):
         handle.truncate(100)
     line = _refused("apply", str(cut), transactions, out=tmp_path / "o")
     assert "centres.npz cannot be read (" in line
-
-
-def test_answers_before_the_scientific_stack_are_quick(data, tmp_path):
-    flows, anomalies, *_ = data
-    for args in (("anomalies", flows, "--by-host", "src"), ("anomalies", flows, "--top", "0"),
-                 ("drift", str(anomalies), flows)):
-        seconds, done = timed(*args, "--out", str(tmp_path / "o"))
-        assert done.returncode == 2 and seconds < FAST_S, (seconds, done.stderr)
 
 
 # --------------------------------------------------------------------------- runs

@@ -136,7 +136,8 @@ def label_metrics(frame: Any, scores: Any, label: str, normal: Any, lazy: bool, 
     """Precision, recall and F1 of all alerts (score > 1) against ``frame[label] != normal``.
 
     Every row with a label counts: a labelled anomaly whose features could
-    not be used (no score) is a miss.
+    not be used (no score) is a miss.  Rows without a label (empty cells) count
+    neither way; ``unlabelled`` says how many there were.
     """
     if lazy:
         import dask
@@ -146,7 +147,7 @@ def label_metrics(frame: Any, scores: Any, label: str, normal: Any, lazy: bool, 
         counts = np.sum(steps.compute(client, *parts), axis=0)
     else:
         counts = _label_counts(frame[[label]], scores, label, normal)
-    positives, n_alerts, hits = (int(v) for v in counts)
+    positives, n_alerts, hits, unlabelled = (int(v) for v in counts)
     if positives == 0 and n_alerts == 0:
         precision = recall = f1 = 0.0
     else:
@@ -154,15 +155,18 @@ def label_metrics(frame: Any, scores: Any, label: str, normal: Any, lazy: bool, 
         recall = hits / positives if positives else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "true_anomalies": positives, "alerts": n_alerts,
-            "true_positives": hits}
+            "true_positives": hits, "unlabelled": unlabelled}
 
 
 def _label_counts(labels: pd.DataFrame, scores: pd.DataFrame, label: str, normal: Any) -> np.ndarray:
-    truth = (labels[label] != normal).to_numpy()
+    """(labelled anomalies, alerts among labelled rows, hits, rows without a label) of one partition."""
+    known = labels[label].notna().to_numpy()
+    truth = known & (labels[label] != normal).to_numpy()
     flagged = np.zeros(len(labels), dtype=bool)
     position = labels.index.get_indexer(scores.index[scores["score"].to_numpy() > 1.0])
     flagged[position[position >= 0]] = True
-    return np.array([truth.sum(), flagged.sum(), (truth & flagged).sum()], dtype=np.int64)
+    flagged &= known
+    return np.array([truth.sum(), flagged.sum(), (truth & flagged).sum(), (~known).sum()], dtype=np.int64)
 
 
 def cluster_counts(scores: Any, k: int, lazy: bool, client: Any, steps: Steps) -> np.ndarray:

@@ -135,6 +135,9 @@ def run(frame: Any, offsets: np.ndarray, lazy: bool, client: Any, steps: Steps, 
                     "of normal rows with normal=."
                 )
             stage.describe(f"{metrics['true_anomalies']:,} labelled anomalies")
+            if metrics["unlabelled"]:
+                notes.append(f"{metrics['unlabelled']:,} rows have no value in the label column {settings.label!r}: "
+                             "they count neither as anomalies nor as normal in precision and recall.")
             stage.result(f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}, "
                          f"F1 {metrics['f1']:.3f}")
 
@@ -186,6 +189,8 @@ def _hosts(frame: Any, flow: Any, context: dict[str, str], settings: Settings, l
     with steps.step("Hosts") as stage:
         table, left_out = host_table(frame, spec, lazy=lazy, client=client, steps=steps)
         stage.count(len(table), f"rows (one per {per})")
+        if not len(table):
+            raise ValueError(_no_host_rows(frame, spec))
         if left_out:
             notes.append(f"{left_out:,} flows without a host, a usable number{' or a time' if spec.window else ''} "
                          "were left out of the host table.")
@@ -200,6 +205,20 @@ def _hosts(frame: Any, flow: Any, context: dict[str, str], settings: Settings, l
         ranked = ranked.head(settings.top)
     model = HostModel(spec.host, spec.destination, spec.port, spec.window, fit.scaling, fit.density, fit.groups)
     return ranked, n_hosts, model
+
+
+def _no_host_rows(frame: Any, spec: Any) -> str:
+    """Why no flow could be aggregated per host, in one line."""
+    if spec.window:
+        times = frame[spec.time_column]
+        if pd.api.types.is_numeric_dtype(times.dtype):
+            return (f"window= needs dates, but the time column {spec.time_column!r} (timestamp=) holds numbers; "
+                    "convert them to dates first (epoch seconds: pandas.to_datetime(values, unit='s')), or leave "
+                    "out window=.")
+        return (f"No flow has a host (host={spec.host!r}) and a time that reads as a date (timestamp="
+                f"{spec.time_column!r}): window= needs both; check those columns, or leave out window=.")
+    return (f"No flow has a host in the column {spec.host!r} (host=) with usable byte, packet and duration values; "
+            "check that column.")
 
 
 # --------------------------------------------------------------------------- outputs

@@ -93,7 +93,8 @@ def host_rows(part: pd.DataFrame, spec: HostSpec) -> pd.DataFrame:
         out["window"] = times.dt.floor(f"{spec.window}s")
         keep &= out["window"].notna().to_numpy()
     if spec.label:
-        out["anomalous"] = (part[spec.label] != spec.normal).astype("float64")
+        labelled = part[spec.label]
+        out["anomalous"] = (labelled.notna() & (labelled != spec.normal)).astype("float64")
     return out[keep]
 
 

@@ -264,13 +264,16 @@ def _hosts(frame: Any, flow: Any, model: Any, lazy: bool, client: Any, steps: St
     h = model.hosts
     if h is None:
         return None, 0
-    missing = [c for c in (h.host, h.destination, h.port) if c not in frame.columns]
+    # The new data's names where columns= renamed them (the model's otherwise).
+    host, destination, port = (flow.columns.get(role, saved) for role, saved in
+                               (("source", h.host), ("destination", h.destination), ("port", h.port)))
+    missing = [c for c in (host, destination, port) if c not in frame.columns]
     if h.window and time_column is None:
         missing.append("a time column (timestamp=)")
     if missing:
         notes.append(f"The model scores hosts too, but the new flows lack {', '.join(missing)}: hosts not scored.")
         return None, 0
-    spec = HostSpec(host=h.host, destination=h.destination, port=h.port,
+    spec = HostSpec(host=host, destination=destination, port=port,
                     roles={r: c for r, c in flow.columns.items() if r in ("bytes_out", "bytes_in", "packets_out",
                                                                          "packets_in", "duration")},
                     time_column=time_column, window=h.window, label=label, normal=normal)
@@ -278,7 +281,7 @@ def _hosts(frame: Any, flow: Any, model: Any, lazy: bool, client: Any, steps: St
         table, _ = host_table(frame, spec, lazy=lazy, client=client, steps=steps)
         ranked = score_hosts(table, HostFit(h.scaling, h.density, h.groups, "", None, 0))
         stage.count(len(ranked), "host rows")
-    ranked = ranked.rename(columns={"host": h.host})
+    ranked = ranked.rename(columns={"host": host})
     n_hosts = len(ranked)
     return (ranked.head(top) if top is not None else ranked), n_hosts
 

@@ -264,9 +264,13 @@ def plot_alerts(sample: pd.DataFrame, alerts: pd.DataFrame, columns: list[str], 
     flagged = set(alerts["row"]) if len(alerts) else set()
     normal = sample[~sample.index.isin(flagged)] if flagged else sample
     base = (normal if len(normal) >= 3 else sample)[scaled].to_numpy(dtype=np.float64)
+    if not len(base):  # nothing scored: the axes of the features' own units
+        base = np.zeros((1, len(scaled)))
     mean = base.mean(axis=0)
     _, _, components = np.linalg.svd(base - mean, full_matrices=False)
-    project = components[:2].T
+    # Two axes even for one feature or one flow: the missing ones are flat (zeros).
+    project = np.zeros((len(scaled), 2))
+    project[:, : min(2, len(components))] = components[:2].T
     points = (base - mean) @ project
     figure, ax = plt.subplots(figsize=(8.4, 5.0))
     ax.hexbin(points[:, 0], points[:, 1], gridsize=60, bins="log", cmap="Greys", mincnt=1, linewidths=0,

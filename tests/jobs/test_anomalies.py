@@ -128,3 +128,26 @@ def test_the_hard_generator_is_found_and_its_scans_are_suspicious_groups():
     assert (in_groups["score"] > 1).all()
     assert f"{len(groups)} suspicious groups" in result.summary()
     assert any(f"group {number}:" in result.summary() for number in groups.index)
+
+
+def test_rows_without_a_label_count_neither_way(flows):
+    frame = pd.read_parquet(flows)
+    blanked = frame.copy()
+    normal_rows = np.flatnonzero(frame["label"].to_numpy() == "normal")[:3_000]
+    blanked.loc[normal_rows, "label"] = None
+    full = detect_anomalies(frame, eps=0.3, verbose=False, plots=False).metrics
+    partial = detect_anomalies(blanked, eps=0.3, verbose=False, plots=False)
+    m = partial.metrics
+    assert m["unlabelled"] == 3_000 and m["true_anomalies"] == full["true_anomalies"]
+    assert m["recall"] == full["recall"] and m["true_positives"] == full["true_positives"]
+    assert any("3,000 rows have no value in the label column 'label'" in note for note in partial.notes)
+
+
+def test_one_feature_and_one_flow_still_plot(flows, tmp_path):
+    frame = pd.read_parquet(flows)
+    one = detect_anomalies(frame, features=["bytes_out"], out=tmp_path / "one", verbose=False)
+    assert (tmp_path / "one" / "alerts.png").exists() and one.n_flows == N_FLOWS
+    from scalecluster.jobs import apply_anomaly_model
+
+    single = apply_anomaly_model(tmp_path / "one", frame.head(1), out=tmp_path / "single", verbose=False)
+    assert single.n_flows == 1 and (tmp_path / "single" / "alerts.png").exists()

@@ -121,6 +121,11 @@ def test_a_host_model_scores_the_training_hosts_exactly(by_host, hard, tmp_path)
     pd.testing.assert_frame_equal(applied.hosts, by_host.hosts, check_exact=True)
     assert applied.n_hosts == by_host.n_hosts
     assert (tmp_path / "applied" / "hosts.csv").exists()
+    # The host column renamed in the new data: columns= names it, and the hosts are scored the same.
+    renamed = apply_anomaly_model(model, hard.rename(columns={"src_ip": "srcaddr"}), columns={"source": "srcaddr"},
+                                  verbose=False)
+    assert renamed.hosts is not None and renamed.hosts.columns[0] == "srcaddr"
+    np.testing.assert_array_equal(renamed.hosts["score"], by_host.hosts["score"])
     # New flows without the host column: flows are scored, hosts are not (and the notes say why).
     without = apply_anomaly_model(model, hard.drop(columns="src_ip"), verbose=False)
     assert without.hosts is None and any("hosts not scored" in n for n in without.notes)
@@ -170,4 +175,8 @@ def test_host_options_that_cannot_work_are_refused(hard):
         detect_anomalies(small, host="src_ip", features=["bytes_out", "bytes_in"], eps=0.3, verbose=False)
     with pytest.raises(ValueError, match="window= needs the flows' times"):
         detect_anomalies(small.drop(columns="timestamp"), host="src_ip", window="1h", verbose=False)
+    epoch = small.assign(timestamp=small["timestamp"].astype("int64") // 10**6)  # epoch seconds, as NetFlow has
+    with pytest.raises(ValueError, match=r"window= needs dates, but the time column 'timestamp' \(timestamp=\) holds "
+                                         r"numbers; .*unit='s'"):
+        detect_anomalies(epoch, host="src_ip", window="1h", verbose=False)
     assert check_top(None) is None and check_top(np.int64(3)) == 3
