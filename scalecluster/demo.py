@@ -93,6 +93,8 @@ def run_demo(
         f"{os.path.join(target, 'anomalies', 'report.html')} (with plots, labels, profile and alerts beside them).")
     say(f"  The segments' model: {os.path.join(target, 'segments', 'model')} (scalecluster apply / drift MODEL "
         "NEW_DATA: next month's customers in the same segments, and how far they moved).")
+    say(f"  The anomaly model: {os.path.join(target, 'anomalies', 'model')} (scalecluster apply MODEL NEW_FLOWS: "
+        "new flows scored against the same normal traffic, no refit).")
     if keep_data:
         say(f"  Generated data kept in {work} (transactions/, customers/, flows/): delete that folder when done.")
     else:
