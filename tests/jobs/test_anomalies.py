@@ -151,3 +151,21 @@ def test_one_feature_and_one_flow_still_plot(flows, tmp_path):
 
     single = apply_anomaly_model(tmp_path / "one", frame.head(1), out=tmp_path / "single", verbose=False)
     assert single.n_flows == 1 and (tmp_path / "single" / "alerts.png").exists()
+
+
+def test_a_small_campaign_of_identical_scans_is_a_suspicious_group(flows):
+    """The issue's alert flood: 100 identical port scans formed their own "normal" cluster, unmentioned."""
+    frame = pd.read_parquet(flows)
+    scan = pd.DataFrame({
+        "timestamp": frame["timestamp"].iloc[500] + pd.to_timedelta(np.arange(100), "ms"), "src_ip": "203.0.113.7",
+        "dst_ip": "10.0.0.5", "src_port": 40_000, "dst_port": np.arange(1, 101), "protocol": "tcp", "bytes_out": 60,
+        "bytes_in": 0, "packets_out": 1, "packets_in": 0, "duration": 0.0, "label": "campaign"})
+    mixed = pd.concat([frame, scan], ignore_index=True)
+    result = detect_anomalies(mixed, verbose=False, plots=False)
+    groups = result.suspicious_groups
+    campaign = groups[groups["hosts"].str.contains("203.0.113.7 (100)", regex=False)]  # (a generated scan may join)
+    assert len(campaign) == 1 and {"small", "no replies"} <= set(campaign["why"].iloc[0].split(", "))
+    assert 100 <= campaign["flows"].iloc[0] <= 110
+    assert (result.alerts["label"] == "campaign").sum() == 100  # every flow of it is an alert
+    assert f"group {campaign.index[0]}: {campaign['flows'].iloc[0]:,} flows (small, no replies" in result.summary()
+    assert result.metrics["precision"] > 0.8
