@@ -59,7 +59,7 @@ FLAGS = {
     "n_samples": "--n-samples", "n_features": "--n-features", "n_clusters": "--n-clusters",
     "keep_duplicates": "--keep-duplicates", "dayfirst": "--dayfirst", "date_format": "--date-format",
     "share_threshold": "--share-threshold", "shift_threshold": "--shift-threshold",
-    "host": "--by-host", "window": "--window", "top": "--top",
+    "host": "--by-host", "window": "--window", "top": "--top", "time_unit": "--time-unit",
     **{role: f"--columns {role}=COLUMN" for role in (*FLOW_ROLES, *CONTEXT_ROLES)},
 }
 _PARAMETER = re.compile(r"(?<![\w.'\"\[{-])(" + "|".join(sorted(FLAGS, key=len, reverse=True)) + r")=([^\s,;)]*)")
@@ -227,6 +227,8 @@ def _parser() -> argparse.ArgumentParser:
                                  help="anomaly models: the new flows' column names where they differ from the model's")
             command.add_argument("--top", type=_positive, metavar="N", default=None,
                                  help="anomaly models: keep only the N highest-scored alerts (and host rows)")
+            command.add_argument("--time-unit", choices=("s", "ms", "us", "ns"), default=None,
+                                 help="anomaly models: read the time column as epoch numbers in this unit")
             command.add_argument("--label", default=None, metavar="COL",
                                  help="anomaly models: ground-truth column (default: 'label', if any)")
             command.add_argument("--normal", default="normal", metavar="VALUE",
@@ -267,6 +269,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="label value of normal rows (default: normal)")
     anom.add_argument("--timestamp", default=None, metavar="COL",
                       help="the flows' time column, for the report's date range (default: 'timestamp', if any)")
+    anom.add_argument("--time-unit", choices=("s", "ms", "us", "ns"), default=None,
+                      help="read the time column as epoch numbers in this unit (NetFlow, Zeek); default: dates")
     anom.add_argument("--fit-size", type=_positive, default=50_000, metavar="N",
                       help="flows in the fit sample that eps and DBSCAN see (default 50000)")
     _common(anom, "anomalies")
@@ -517,10 +521,18 @@ def _run(args: argparse.Namespace) -> int:
         result = apply_anomaly_model(
             args.model, args.path, columns=args.columns, top=args.top,
             label=args.label if args.label is not None else "label", normal=args.normal, timestamp=args.timestamp,
-            cluster=_cluster(args), out=args.out, overwrite=args.overwrite, plots=not args.no_plots,
-            random_state=args.seed, verbose=not args.quiet)
+            time_unit=args.time_unit, cluster=_cluster(args), out=args.out, overwrite=args.overwrite,
+            plots=not args.no_plots, random_state=args.seed, verbose=not args.quiet)
     elif args.command in ("apply", "drift"):
         from .jobs import apply_model, drift
+
+        flows_only = [flag for flag, value in (("--columns", getattr(args, "columns", None)),
+                                               ("--top", getattr(args, "top", None)),
+                                               ("--label", getattr(args, "label", None)),
+                                               ("--time-unit", getattr(args, "time_unit", None))) if value is not None]
+        if flows_only:
+            raise ValueError(f"{', '.join(flows_only)} read flows for an anomaly model; {args.model!r} holds a "
+                             "customer segmentation, which reads transactions.")
 
         options = {
             "customer": args.customer, "timestamp": args.timestamp, "amount": args.amount, "order": args.order,
@@ -539,7 +551,7 @@ def _run(args: argparse.Namespace) -> int:
 
         result = detect_anomalies(
             args.path, features=args.features, columns=args.columns, host=args.by_host, window=args.window,
-            top=args.top, fit_size=args.fit_size, eps=args.eps, min_samples=args.min_samples,
+            top=args.top, fit_size=args.fit_size, eps=args.eps, min_samples=args.min_samples, time_unit=args.time_unit,
             label=args.label if args.label is not None else "label", normal=args.normal, timestamp=args.timestamp,
             cluster=_cluster(args), out=args.out, overwrite=args.overwrite, plots=not args.no_plots,
             random_state=args.seed, verbose=not args.quiet,

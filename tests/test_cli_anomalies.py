@@ -107,6 +107,9 @@ def test_apply_with_a_model_it_cannot_use(data, tmp_path):
     # Segmentation flags with an anomaly model.
     line = _refused("apply", str(anomalies), flows, "--customer", "client", out=out)
     assert "--customer read transactions for a segmentation" in line and "holds an anomaly model" in line
+    # Flow flags with a segmentation.
+    line = _refused("apply", str(segments), transactions, "--top", "5", "--time-unit", "s", out=out)
+    assert "--top, --time-unit read flows for an anomaly model" in line and "holds a customer segmentation" in line
     # A segmentation applied to flows: its columns are not there.
     line = _refused("apply", str(segments), flows, out=out)
     assert "Column 'customer_id' (--customer) not found" in line

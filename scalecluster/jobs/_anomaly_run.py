@@ -210,10 +210,13 @@ def _hosts(frame: Any, flow: Any, context: dict[str, str], settings: Settings, l
 def _no_host_rows(frame: Any, spec: Any) -> str:
     """Why no flow could be aggregated per host, in one line."""
     if spec.window:
+        from ._flow_input import looks_numeric
+
         times = frame[spec.time_column]
-        if pd.api.types.is_numeric_dtype(times.dtype):
+        first = times.head(20) if not hasattr(times, "dask") else times.head(20, npartitions=-1)
+        if pd.api.types.is_numeric_dtype(times.dtype) or looks_numeric(first):
             return (f"window= needs dates, but the time column {spec.time_column!r} (timestamp=) holds numbers; "
-                    "convert them to dates first (epoch seconds: pandas.to_datetime(values, unit='s')), or leave "
+                    "if they are epoch times, give their unit with time_unit= ('s', 'ms', 'us' or 'ns'), or leave "
                     "out window=.")
         return (f"No flow has a host (host={spec.host!r}) and a time that reads as a date (timestamp="
                 f"{spec.time_column!r}): window= needs both; check those columns, or leave out window=.")

@@ -86,3 +86,33 @@ def renumber(part: pd.DataFrame, first: int) -> pd.DataFrame:
     out.index = pd.RangeIndex(first, first + len(out), name="row")
     return out
 
+
+#: Units of numeric (epoch) times that ``time_unit=`` accepts.
+TIME_UNITS = ("s", "ms", "us", "ns")
+
+
+def check_time_unit(unit: Any) -> str | None:
+    if unit is not None and unit not in TIME_UNITS:
+        raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)} (the unit of numeric epoch times) or None; "
+                         f"got {unit!r}.")
+    return unit
+
+
+def epoch_times(frame: Any, column: str, unit: str) -> Any:
+    """``frame`` with ``column`` (numbers since 1970-01-01 UTC in ``unit``, or their text) read as UTC dates;
+    values that are not numbers become missing (NaT)."""
+    meta = pd.Series(pd.to_datetime([], utc=True), name=column)
+    if is_dask(frame):
+        return frame.assign(**{column: frame[column].map_partitions(_epoch, unit, meta=meta)})
+    return frame.assign(**{column: _epoch(frame[column], unit)})
+
+
+def _epoch(series: pd.Series, unit: str) -> pd.Series:
+    numbers = pd.to_numeric(series, errors="coerce")
+    return pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce").rename(series.name)
+
+
+def looks_numeric(series: pd.Series) -> bool:
+    """The first values of a time column are numbers (or text of numbers): epoch times, not dates."""
+    values = series.dropna().head(20)
+    return len(values) > 0 and bool(pd.to_numeric(values, errors="coerce").notna().all())

@@ -25,7 +25,7 @@ from ._alerts import (
 )
 from ._columns import library_errors, numbers
 from ._density import FIT_SIZE, MAX_CORE_POINTS
-from ._flow_input import normal_value, number_rows, run_on
+from ._flow_input import check_time_unit, epoch_times, normal_value, number_rows, run_on
 from ._load import describe_input, is_dask_frame, load_table
 from ._run import LOG_NAME, Steps, check_out_folder, final_paths, job_client, job_folder
 from .report import SEVERITY_LEVELS
@@ -102,6 +102,7 @@ def detect_anomalies(
     label: str | None = "label",
     normal: Any = "normal",
     timestamp: str | None = None,
+    time_unit: str | None = None,
     eps: float | str = "auto",
     min_samples: int = 20,
     fit_size: int = FIT_SIZE,
@@ -180,6 +181,9 @@ def detect_anomalies(
     timestamp : str, default=None
         The column of the flows' times (None: a column named ``timestamp`` if
         there is one).
+    time_unit : {"s", "ms", "us", "ns"}, default=None
+        Read the time column as numbers since 1970-01-01 UTC in this unit
+        (NetFlow and Zeek exports); None: as dates.
     eps : "auto" or float, default="auto"
     min_samples : int, default=20
         DBSCAN's ``min_samples`` (also the k of the k-distance graph).
@@ -221,6 +225,7 @@ def detect_anomalies(
     steps = Steps("anomalies", verbose=verbose, stream=stream)
     _check_numbers(eps, min_samples, fit_size, eps_sample_size, max_core_points)
     top = check_top(top)
+    time_unit = check_time_unit(time_unit)
     window_seconds = None if window is None else parse_window(window)
     if window_seconds is not None and host is None:
         raise ValueError("window= needs host=: the flows are aggregated per host and window.")
@@ -242,7 +247,7 @@ def detect_anomalies(
         "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)),
         "columns": {"features": list(features)} if features is not None else dict(flow.columns),
         "settings": {"eps": eps, "min_samples": int(min_samples), "log": log, "fit_size": int(fit_size),
-                     "random_state": random_state, "top": top, "host": host,
+                     "random_state": random_state, "top": top, "host": host, "time_unit": time_unit,
                      "window_seconds": window_seconds},
     }
     written: dict[str, str] = {}
@@ -260,6 +265,8 @@ def detect_anomalies(
                     "timestamp" if "timestamp" in frame.columns else None)
                 if window_seconds is not None and time_column is None:
                     raise ValueError("window= needs the flows' times: name their column with timestamp=.")
+                if time_unit is not None and time_column is not None:
+                    frame = epoch_times(frame, time_column, time_unit)
                 frame, offsets, n_rows, dates = number_rows(frame, lazy, active, steps, time_column)
                 stage.count(n_rows, "rows")
             info.update(rows=n_rows, time_column=time_column, **dates)

@@ -29,7 +29,7 @@ from ._alerts import (
     with_flow_columns,
 )
 from ._columns import library_errors, numbers
-from ._flow_input import normal_value, number_rows, run_on
+from ._flow_input import check_time_unit, epoch_times, normal_value, number_rows, run_on
 from ._load import describe_input, is_dask_frame, load_table
 from ._run import LOG_NAME, Steps, check_out_folder, final_paths, job_client, job_folder
 from .report import SEVERITY_LEVELS
@@ -101,6 +101,7 @@ def apply_anomaly_model(
     label: str | None = "label",
     normal: Any = "normal",
     timestamp: str | None = None,
+    time_unit: str | None = None,
     client: Any = None,
     cluster: Any = None,
     out: str | os.PathLike | None = None,
@@ -121,7 +122,7 @@ def apply_anomaly_model(
         New flows, read as :func:`~scalecluster.jobs.detect_anomalies` reads them.
     columns : dict, default=None
         The new data's column names by role where they differ from the model's.
-    top, label, normal, timestamp, client, cluster, out, overwrite, plots, random_state, verbose, stream
+    top, label, normal, timestamp, time_unit, client, cluster, out, overwrite, plots, random_state, verbose, stream
         As for :func:`~scalecluster.jobs.detect_anomalies`.  ``out`` receives
         ``labels/`` (row, cluster, score), ``alerts.csv``, ``hosts.csv`` (with a
         host model), ``summary.json``, a plot, ``report.md``/``report.html`` and
@@ -141,6 +142,7 @@ def apply_anomaly_model(
     steps = Steps("apply", verbose=verbose, stream=stream)
     model = load_anomaly_model_from(model)
     top = check_top(top)
+    time_unit = check_time_unit(time_unit)
     flow = _renamed(model, columns)
     check_out_folder(out, overwrite=overwrite)
     required: dict[str, Any] = {}
@@ -170,6 +172,8 @@ def apply_anomaly_model(
                 frame = _read(data, flow, model, lazy, required, info)
                 time_column = timestamp if timestamp is not None else (
                     "timestamp" if "timestamp" in frame.columns else None)
+                if time_unit is not None and time_column is not None:
+                    frame = epoch_times(frame, time_column, time_unit)
                 frame, offsets, n_rows, dates = number_rows(frame, lazy, active, steps, time_column)
                 stage.count(n_rows, "rows")
             info.update(rows=n_rows, time_column=time_column, **dates)

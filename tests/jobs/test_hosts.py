@@ -177,6 +177,23 @@ def test_host_options_that_cannot_work_are_refused(hard):
         detect_anomalies(small.drop(columns="timestamp"), host="src_ip", window="1h", verbose=False)
     epoch = small.assign(timestamp=small["timestamp"].astype("int64") // 10**6)  # epoch seconds, as NetFlow has
     with pytest.raises(ValueError, match=r"window= needs dates, but the time column 'timestamp' \(timestamp=\) holds "
-                                         r"numbers; .*unit='s'"):
+                                         r"numbers; if they are epoch times, give their unit with time_unit="):
         detect_anomalies(epoch, host="src_ip", window="1h", verbose=False)
+    with pytest.raises(ValueError, match="time_unit must be one of s, ms, us, ns"):
+        detect_anomalies(epoch, host="src_ip", window="1h", time_unit="seconds", verbose=False)
+
+
+def test_epoch_times_are_read_with_their_unit(hard, tmp_path):
+    """NetFlow and Zeek write times as numbers since 1970: time_unit= reads them (text of numbers too, as CSV)."""
+    small = hard.head(5_000)
+    dated = detect_anomalies(small, host="src_ip", window="1h", verbose=False, plots=False)
+    for unit, scale in (("s", 10**6), ("ms", 10**3)):
+        epoch = small.assign(timestamp=small["timestamp"].astype("int64") // scale)
+        if unit == "ms":
+            epoch = epoch.astype({"timestamp": str})
+        read = detect_anomalies(epoch, host="src_ip", window="1h", time_unit=unit, out=tmp_path / unit,
+                                verbose=False, plots=False)
+        assert len(read.hosts) == len(dated.hosts)
+        np.testing.assert_array_equal(read.hosts["score"], dated.hosts["score"])
+        assert (read.info["first"], read.info["last"]) == (dated.info["first"] + " UTC", dated.info["last"] + " UTC")
     assert check_top(None) is None and check_top(np.int64(3)) == 3
