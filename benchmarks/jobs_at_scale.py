@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--skip", choices=["segment", "anomalies"], action="append", default=[])
     parser.add_argument("--by-host", action="store_true",
                         help="anomalies: also score the source hosts (host='src_ip'), as --by-host does")
+    parser.add_argument("--window", default=None, help="anomalies with --by-host: one row per host and window (1h)")
+    parser.add_argument("--hard", action="store_true", help="anomalies: make_flows(hard=True), attacks common")
     args = parser.parse_args()
 
     import numpy as np
@@ -119,7 +121,7 @@ def main() -> None:
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
         "cluster": {"n_workers": 2, "threads_per_worker": 1, "memory_limit": args.memory_limit},
         "requested": {"transactions": args.transactions, "flows": args.flows, "n_customers": n_customers,
-                      "by_host": args.by_host},
+                      "by_host": args.by_host, "window": args.window, "hard": args.hard},
         "load_average_at_start": os.getloadavg(),
     }
     print(json.dumps(results, indent=2), flush=True)
@@ -136,7 +138,7 @@ def main() -> None:
                   f"in {generation['transactions_seconds']:.0f} s", flush=True)
         if "anomalies" not in args.skip:
             t = time.perf_counter()
-            flows = make_flows(args.flows, path=os.path.join(root, "flows")).flows
+            flows = make_flows(args.flows, hard=args.hard, path=os.path.join(root, "flows")).flows
             generation["flows_seconds"] = time.perf_counter() - t
             generation["flows"] = _rows(flows)
             print(f"flows: {generation['flows']:,} in {generation['flows_seconds']:.0f} s", flush=True)
@@ -182,7 +184,8 @@ def main() -> None:
 
                     def run_anomalies():
                         return detect_anomalies(flows, client=client, out=os.path.join(root, "anomalies"),
-                                                host="src_ip" if args.by_host else None, verbose=True)
+                                                host="src_ip" if args.by_host else None, window=args.window,
+                                                verbose=True)
 
                     def score_anomalies(found) -> dict:
                         metrics = {k: (float(v) if isinstance(v, (float, np.floating)) else int(v))

@@ -252,6 +252,10 @@ def plot_k_distance(suggestion: Any, min_samples: int, plt: Any) -> Any:
     return figure
 
 
+#: Alerts drawn at most in the alerts plot (a random sample beyond; the legend still counts every alert).
+PLOT_ALERTS = 20_000
+
+
 def plot_alerts(sample: pd.DataFrame, alerts: pd.DataFrame, columns: list[str], plt: Any) -> Any:
     """Normal traffic as a grey density, the alerts as coloured rings over it.
 
@@ -276,19 +280,23 @@ def plot_alerts(sample: pd.DataFrame, alerts: pd.DataFrame, columns: list[str], 
     ax.hexbin(points[:, 0], points[:, 1], gridsize=60, bins="log", cmap="Greys", mincnt=1, linewidths=0,
               zorder=1)
     ax.scatter([], [], marker="h", color="grey", label=f"normal traffic\n({len(normal):,} sampled flows)")
-    if len(alerts):
+    drawn = alerts
+    if len(alerts) > PLOT_ALERTS:  # millions of rings draw for minutes and show nothing more
+        drawn = alerts.sample(n=PLOT_ALERTS, random_state=0)
+    if len(drawn):
         for level in SEVERITY_LEVELS[::-1]:
-            chosen = alerts[alerts["severity"] == level]
+            chosen = drawn[drawn["severity"] == level]
             if len(chosen):
                 p = (chosen[scaled].to_numpy(dtype=np.float64) - mean) @ project
                 ax.scatter(p[:, 0], p[:, 1], s=18, facecolors="none", edgecolors=SEVERITY_COLOURS[level],
-                           linewidths=0.8, alpha=0.8, label=f"{level} ({len(chosen):,})", zorder=2)
+                           linewidths=0.8, alpha=0.8, label=f"{level} ({int((alerts['severity'] == level).sum()):,})", zorder=2)
     ax.set_xlabel("First principal component of normal traffic")
     ax.set_ylabel("Second principal component")
     ax.legend(fontsize="small", title="alerts by severity", title_fontsize="small", loc="upper left",
               bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    ax.set_title(f"{len(alerts):,} alerts (rings) against normal traffic (grey; darker = more flows)",
-                 fontsize="medium")
+    shown = f"{len(alerts):,} alerts" if len(drawn) == len(alerts) else \
+        f"{len(drawn):,} of {len(alerts):,} alerts (a random sample)"
+    ax.set_title(f"{shown} (rings) against normal traffic (grey; darker = more flows)", fontsize="medium")
     return figure
 
 

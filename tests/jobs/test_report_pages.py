@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scalecluster import __version__
@@ -162,3 +163,22 @@ def test_pages_fit_the_browser_window(reports, next_month, which):
         assert layout["scrollWidth"] <= layout["innerWidth"], (width, layout)
         assert layout["wide"] == [], (width, layout)
     probe.unlink()
+
+
+def test_the_alerts_plot_draws_a_sample_of_a_flood_but_counts_every_alert():
+    plt = report._pyplot()
+    if plt is None:
+        pytest.skip("matplotlib is not installed")
+    rng = np.random.default_rng(0)
+    n = report.PLOT_ALERTS + 5_000
+    sample = pd.DataFrame(rng.normal(size=(500, 2)), columns=["a_scaled", "b_scaled"])
+    alerts = pd.DataFrame({"row": np.arange(1_000, 1_000 + n), "severity": np.where(np.arange(n) < 7, "critical", "low"),
+                           "a_scaled": rng.normal(5, 1, n), "b_scaled": rng.normal(5, 1, n)})
+    figure = report.plot_alerts(sample, alerts, ["a", "b"], plt)
+    axes = figure.axes[0]
+    assert axes.get_title().startswith(f"{report.PLOT_ALERTS:,} of {n:,} alerts (a random sample)")
+    drawn = sum(len(c.get_offsets()) for c in axes.collections[1:])
+    assert drawn == report.PLOT_ALERTS
+    legend = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert "critical (7)" in legend and f"low ({n - 7:,})" in legend
+    plt.close(figure)
