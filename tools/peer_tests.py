@@ -6,7 +6,8 @@ expectations on our code; this does the same with the peers' own tests.
 Method
 ------
 1. Copy, at run time, the peers' test files into a temporary folder: scikit-learn's
-   ``cluster/tests/test_k_means.py``, ``cluster/tests/test_dbscan.py`` and
+   ``cluster/tests/test_k_means.py``, ``cluster/tests/test_dbscan.py``,
+   ``cluster/tests/test_hierarchical.py`` and
    ``metrics/cluster/tests/test_unsupervised.py`` from the *installed* ``sklearn``
    package (located with ``importlib``), and dask-ml's ``tests/test_kmeans.py`` with
    the ``conftest.py`` beside it (its fixtures): from the installed dask-ml if its
@@ -22,7 +23,10 @@ Method
    re-pointed too.  A name scalecluster lacks stays the peer's, and the report says so.
 3. Everything else stays the peer's, because it is the yardstick and not the code
    under test: private helpers (``sklearn.cluster._kmeans``, ``_k_means_common``,
-   ``_unsupervised``; ``dask_ml.cluster.k_means`` is a module, never swapped), test
+   ``_unsupervised``, ``_agglomerative``, ``_hierarchical_fast``; ``dask_ml.cluster.k_means``
+   is a module, never swapped), the peer's features scalecluster deliberately lacks
+   (``FeatureAgglomeration``, ``ward_tree``: not in ``SWAPPED``; a test that passes
+   ``connectivity=`` to our ``AgglomerativeClustering`` fails, and is counted so), test
    utilities, data generators, and the oracles a test compares with (in dask-ml's file
    ``from sklearn.cluster import KMeans as SKKMeans`` stays scikit-learn's: only
    ``dask_ml.cluster`` is under test there).  A test that uses only those checks the
@@ -61,12 +65,12 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from pathlib import Path
 
-SWAPPED = ("KMeans", "MiniBatchKMeans", "DBSCAN", "k_means", "kmeans_plusplus", "dbscan", "silhouette_score",
-           "silhouette_samples", "davies_bouldin_score", "calinski_harabasz_score")
+SWAPPED = ("KMeans", "MiniBatchKMeans", "DBSCAN", "AgglomerativeClustering", "k_means", "kmeans_plusplus", "dbscan",
+           "silhouette_score", "silhouette_samples", "davies_bouldin_score", "calinski_harabasz_score")
 OURS = ("scalecluster.cluster", "scalecluster.metrics", "scalecluster")
 SKLEARN_PUBLIC = ("sklearn.cluster", "sklearn.metrics", "sklearn.metrics.cluster")
 SKLEARN_FILES = ("cluster/tests/test_k_means.py", "cluster/tests/test_dbscan.py",
-                 "metrics/cluster/tests/test_unsupervised.py")
+                 "cluster/tests/test_hierarchical.py", "metrics/cluster/tests/test_unsupervised.py")
 DASK_ML_FILE = "tests/test_kmeans.py"
 
 

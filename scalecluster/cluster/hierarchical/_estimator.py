@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_memory
 
 from ..._param_validation import (
     BOOLEAN,
@@ -26,6 +27,25 @@ from ._tree import cut, n_clusters_at
 
 #: Attributes a fit may leave; those a new fit does not set are removed, so none is stale.
 _FITTED = ("distances_", "micro_labels_", "micro_centers_", "micro_sizes_", "micro_inertia_", "micro_n_iter_")
+
+
+class _Str:
+    def is_satisfied_by(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def __str__(self) -> str:
+        return "a str"
+
+
+class _HasCache:
+    def is_satisfied_by(self, value: Any) -> bool:
+        return callable(getattr(value, "cache", None))
+
+    def __str__(self) -> str:
+        return "an object implementing 'cache'"
+
+
+_STR, _HAS_CACHE = _Str(), _HasCache()  # the constraints of ``memory``, as scikit-learn's
 
 
 class AgglomerativeClustering(ClusterMixin, BaseEstimator):
@@ -48,6 +68,20 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
     metric : {"euclidean", "l2"}, default="euclidean"
         Accepted for compatibility with scikit-learn; only Euclidean
         distances are implemented.
+    memory : str, object with the joblib.Memory interface or None, default=None
+        Caches the tree (the linkage step), as scikit-learn does: a string is
+        the caching directory.  Beyond ``n_micro`` rows only the tree of the
+        micro-clusters is cached, not the first stage.
+    connectivity : None, default=None
+        Accepted for compatibility with scikit-learn, which takes a
+        connectivity matrix or callable here; connectivity constraints are
+        not implemented, so any value other than ``None`` is refused with a
+        ``ValueError``.
+    compute_full_tree : "auto" or bool, default="auto"
+        Accepted for compatibility with scikit-learn.  Without connectivity
+        scikit-learn always builds the full tree, and so do we: the value
+        does not change the result, but ``False`` with ``distance_threshold``
+        is refused with a ``ValueError``, as in scikit-learn.
     linkage : {"ward", "average", "complete", "single"}, default="ward"
         Distance between clusters: Ward's increase of variance, the mean, the
         largest or the smallest distance between their points.  Beyond
@@ -184,6 +218,9 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "n_clusters": [Interval(Integral, 1, None, closed="left"), NONE],
         "metric": [Options("euclidean", "l2")],
+        "memory": [_STR, _HAS_CACHE, NONE],
+        "connectivity": "no_validation",  # None only: refused in _check_settings, with the reason
+        "compute_full_tree": [Options("auto"), BOOLEAN],
         "linkage": [Options("ward", "average", "complete", "single")],
         "distance_threshold": [Interval(Real, 0, None, closed="left"), NONE],
         "compute_distances": [BOOLEAN],
@@ -198,6 +235,9 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
         n_clusters: int | None = 2,
         *,
         metric: str = "euclidean",
+        memory: Any = None,
+        connectivity: None = None,
+        compute_full_tree: str | bool = "auto",
         linkage: str = "ward",
         distance_threshold: float | None = None,
         compute_distances: bool = False,
@@ -208,6 +248,9 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
     ) -> None:
         self.n_clusters = n_clusters
         self.metric = metric
+        self.memory = memory
+        self.connectivity = connectivity
+        self.compute_full_tree = compute_full_tree
         self.linkage = linkage
         self.distance_threshold = distance_threshold
         self.compute_distances = compute_distances
@@ -218,11 +261,19 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
 
     def _check_settings(self) -> None:
         """The checks that involve several parameters (each alone was checked by its constraints)."""
+        if self.connectivity is not None:
+            raise ValueError(
+                "connectivity constraints are not implemented in scalecluster's AgglomerativeClustering: "
+                "connectivity must be None. Use sklearn.cluster.AgglomerativeClustering for a structured "
+                f"(connectivity-constrained) tree. Got a {type(self.connectivity).__name__}."
+            )
         if (self.n_clusters is None) == (self.distance_threshold is None):
             raise ValueError(
                 "Exactly one of n_clusters and distance_threshold has to be set, and the other needs to be None. "
                 f"Got n_clusters={self.n_clusters!r} and distance_threshold={self.distance_threshold!r}."
             )
+        if self.distance_threshold is not None and not self.compute_full_tree:  # "auto" is True here
+            raise ValueError("compute_full_tree must be True if distance_threshold is set.")
         if self.n_clusters is not None and self.n_micro < self.n_clusters:
             raise ValueError(
                 f"n_micro={self.n_micro} should be >= n_clusters={self.n_clusters}: "
@@ -262,6 +313,7 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
         """
         validate_params(self._parameter_constraints, self.get_params(deep=False), type(self).__name__)
         self._check_settings()
+        memory = check_memory(self.memory)
         backend, X = check_X(self, X, reset=True, accept_sparse=False)
         self._check_size(X)
         for name in _FITTED:
@@ -276,9 +328,9 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
             points, sizes = micro.centers, micro.sizes
 
         n_leaves = points.shape[0]
-        Z = linkage_matrix(points, sizes, self.linkage) if n_leaves > 1 else np.empty((0, 4))
+        Z = memory.cache(linkage_matrix)(points, sizes, self.linkage) if n_leaves > 1 else np.empty((0, 4))
         self.children_ = Z[:, :2].astype(np.intp)
-        self.linkage_matrix_ = Z
+        self.linkage_matrix_ = np.array(Z)  # a copy: a cached Z may be read-only (memory=Memory(mmap_mode="r"))
         self.linkage_matrix_[:, :2].sort(axis=1)  # SciPy's convention (single linkage's children_ keep sklearn's)
         self.n_leaves_ = n_leaves
         self.n_connected_components_ = 1
