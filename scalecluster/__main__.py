@@ -271,6 +271,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="the flows' time column, for the report's date range (default: 'timestamp', if any)")
     anom.add_argument("--time-unit", choices=("s", "ms", "us", "ns"), default=None,
                       help="read the time column as epoch numbers in this unit (NetFlow, Zeek); default: dates")
+    anom.add_argument("--dayfirst", action="store_true", help="read dates like 03/04/2024 as 3 April")
+    anom.add_argument("--date-format", metavar="FORMAT", help="the times' format, like '%%d/%%m/%%Y %%H:%%M'")
     anom.add_argument("--fit-size", type=_positive, default=50_000, metavar="N",
                       help="flows in the fit sample that eps and DBSCAN see (default 50000)")
     _common(anom, "anomalies")
@@ -511,17 +513,17 @@ def _run(args: argparse.Namespace) -> int:
 
         segment_only = [flag for flag, value in (("--customer", args.customer), ("--amount", args.amount),
                                                  ("--order", args.order), ("--reference-date", args.reference_date),
-                                                 ("--keep-duplicates", args.keep_duplicates),
-                                                 ("--dayfirst", args.dayfirst), ("--date-format", args.date_format))
+                                                 ("--keep-duplicates", args.keep_duplicates))
                         if value is not None]
         if segment_only:
             raise ValueError(f"{', '.join(segment_only)} read transactions for a segmentation; {args.model!r} holds "
                              "an anomaly model, which reads flows (its options: --columns, --top, --label, "
-                             "--normal, --timestamp).")
+                             "--normal, --timestamp, --time-unit, --dayfirst, --date-format).")
         result = apply_anomaly_model(
             args.model, args.path, columns=args.columns, top=args.top,
             label=args.label if args.label is not None else "label", normal=args.normal, timestamp=args.timestamp,
-            time_unit=args.time_unit, cluster=_cluster(args), out=args.out, overwrite=args.overwrite,
+            time_unit=args.time_unit, dayfirst=bool(args.dayfirst), date_format=args.date_format,
+            cluster=_cluster(args), out=args.out, overwrite=args.overwrite,
             plots=not args.no_plots, random_state=args.seed, verbose=not args.quiet)
     elif args.command in ("apply", "drift"):
         from .jobs import apply_model, drift
@@ -552,6 +554,7 @@ def _run(args: argparse.Namespace) -> int:
         result = detect_anomalies(
             args.path, features=args.features, columns=args.columns, host=args.by_host, window=args.window,
             top=args.top, fit_size=args.fit_size, eps=args.eps, min_samples=args.min_samples, time_unit=args.time_unit,
+            dayfirst=args.dayfirst, date_format=args.date_format,
             label=args.label if args.label is not None else "label", normal=args.normal, timestamp=args.timestamp,
             cluster=_cluster(args), out=args.out, overwrite=args.overwrite, plots=not args.no_plots,
             random_state=args.seed, verbose=not args.quiet,

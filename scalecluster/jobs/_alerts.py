@@ -46,6 +46,17 @@ def severity_of(score: Any) -> np.ndarray:
     return out
 
 
+def severity_line(alerts: pd.DataFrame) -> str:
+    """``  by severity: critical 3, high 0, medium 1, low 2`` (of the alerts kept)."""
+    counts = alerts["severity"].value_counts()
+    return "  by severity: " + ", ".join(f"{level} {int(counts.get(level, 0))}" for level, _ in SEVERITY_THRESHOLDS)
+
+
+def metrics_line(metrics: dict[str, Any]) -> str:
+    return (f"  against the labels: precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}, "
+            f"F1 {metrics['f1']:.3f}")
+
+
 def check_top(top: Any) -> int | None:
     """``top`` as a positive int, or None (keep every alert)."""
     if top is None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._alerts import cluster_counts, label_metrics, select_alerts, with_flow_columns
-from ._groups import top_hosts
+from ._groups import counted_groups, top_hosts
 from ._run import Steps
 
 #: Flows of the fit sample drawn in the alerts plot at most.
@@ -160,10 +160,7 @@ def run(frame: Any, offsets: np.ndarray, lazy: bool, client: Any, steps: Steps, 
 
 def _group_table(fit: Any, counts: np.ndarray, n_flows: int) -> pd.DataFrame:
     """Per cluster: kind, why, flows in all the data and in the sample, profile, and the hosts involved."""
-    groups = fit.groups.copy()
-    groups.insert(0, "kind", np.where(groups["normal"].to_numpy(dtype=bool), "normal traffic", "suspicious group"))
-    groups.insert(1, "flows", np.asarray(counts, dtype=np.int64)[: len(groups)])
-    groups.insert(2, "share", groups["flows"] / max(n_flows, 1))
+    groups = counted_groups(fit.groups, counts, n_flows)
     if "source" in fit.sample_profile and len(groups):
         labels = fit.sample["cluster"].to_numpy()
         sources = fit.sample_profile["source"].to_numpy()

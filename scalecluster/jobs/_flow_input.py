@@ -7,6 +7,7 @@ both: its position in the input, from 0, however Dask partitions it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,41 @@ import pandas as pd
 
 from ..features._columns import is_dask
 from ._run import Steps
+
+
+@dataclass
+class Flows:
+    """Flows read for a job: rows numbered by position, the time and label columns the job uses."""
+
+    frame: Any  #: indexed by ``row``; pandas, or Dask
+    offsets: np.ndarray  #: each partition's first row
+    n_rows: int
+    time_column: str | None
+    label: str | None  #: the ground-truth column, when it exists
+    normal: Any  #: the label value of normal rows, as the label column's kind
+
+
+def number_flows(frame: Any, lazy: bool, client: Any, steps: Steps, info: dict[str, Any], *,
+                 timestamp: str | None, time_unit: str | None, label: str | None, normal: Any,
+                 dayfirst: bool = False, date_format: str | None = None, needs_times: str | None = None) -> Flows:
+    """The time column (``timestamp``, else a column named ``timestamp``) read once as UTC dates: epoch
+    numbers with ``time_unit``, text as the segmentation job reads it (:func:`parse_times`); the rows
+    numbered; the label column and ``normal`` as its kind.  ``info`` gets the row count, the date range and
+    the label settings.  ``needs_times``: the error when there is no time column."""
+    time_column = timestamp if timestamp is not None else ("timestamp" if "timestamp" in frame.columns else None)
+    if needs_times is not None and time_column is None:
+        raise ValueError(needs_times)
+    if time_unit is not None and time_column is not None:
+        frame = epoch_times(frame, time_column, time_unit)
+    elif time_column is not None:
+        frame = parse_times(frame, time_column, dayfirst, date_format)
+    frame, offsets, n_rows, dates = number_rows(frame, lazy, client, steps, time_column)
+    info.update(rows=n_rows, time_column=time_column, **dates)
+    used = label if label is not None and label in frame.columns else None
+    if used is not None:
+        normal = normal_value(frame[used].dtype, normal)
+        info["settings"].update(label=used, normal=normal)
+    return Flows(frame, offsets, n_rows, time_column, used, normal)
 
 
 def run_on(client: Any, lazy: bool) -> str:
@@ -116,3 +152,42 @@ def looks_numeric(series: pd.Series) -> bool:
     """The first values of a time column are numbers (or text of numbers): epoch times, not dates."""
     values = series.dropna().head(20)
     return len(values) > 0 and bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+
+def parse_times(frame: Any, column: str, dayfirst: bool, date_format: str | None) -> Any:
+    """``frame`` with the text of ``column`` read as UTC dates, one format for the column (given, or guessed
+    from its first value, as :func:`scalecluster.jobs._transactions.convert` reads transaction times).
+
+    Day-first dates (``13/04/2025``) without ``dayfirst=True``, or month-first ones with it, stop the job
+    with one line: guessed value by value, ``03/04`` and ``13/04`` would silently mean two orders.  A column
+    of dates or numbers is left as it is (numbers need ``time_unit=``); text that is not a date becomes NaT.
+    """
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        return frame
+    first = values.head(20) if not is_dask(values) else values.head(20, npartitions=-1)
+    if looks_numeric(first):
+        return frame
+    meta = pd.Series(pd.to_datetime([], utc=True), name=column)
+    if is_dask(frame):
+        return frame.assign(**{column: values.map_partitions(_text_times, dayfirst, date_format, meta=meta)})
+    return frame.assign(**{column: _text_times(values, dayfirst, date_format)})
+
+
+def _text_times(values: pd.Series, dayfirst: bool, date_format: str | None) -> pd.Series:
+    from ._transactions import Reading, _times
+
+    times, _bad, day_first, month_first, _numeric, _zoned = _times(values, Reading(dayfirst=dayfirst,
+                                                                                  date_format=date_format))
+    column = values.name
+    if date_format is None and not dayfirst and np.any(day_first):
+        example = values[np.asarray(day_first, dtype=bool)].iloc[0]
+        raise ValueError(f"Column {column!r} (timestamp=) holds day-first dates: {int(np.sum(day_first)):,} values "
+                         f"like {example!r} have a day above 12 in first place, so the month cannot come first. "
+                         "Pass dayfirst=True, or give the format with date_format= (like %d/%m/%Y %H:%M).")
+    if date_format is None and dayfirst and np.any(month_first):
+        example = values[np.asarray(month_first, dtype=bool)].iloc[0]
+        raise ValueError(f"Column {column!r} (timestamp=) holds month-first dates: {int(np.sum(month_first)):,} "
+                         f"values like {example!r} have a day above 12 in second place, but dayfirst=True was "
+                         "given. Leave out dayfirst=True, or give the format with date_format= (like %m/%d/%Y).")
+    return pd.Series(pd.DatetimeIndex(times).tz_localize("UTC"), index=values.index, name=column)

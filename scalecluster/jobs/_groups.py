@@ -160,3 +160,13 @@ def top_hosts(counts: pd.Series, limit: int = 5) -> str:
     shown = ", ".join(f"{h} ({int(c):,})" for h, c in counts.head(limit).items())
     more = len(counts) - limit
     return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def counted_groups(groups: pd.DataFrame, counts: np.ndarray, n_flows: int) -> pd.DataFrame:
+    """``groups`` with ``kind`` (normal traffic / suspicious group), ``flows`` (of all the data scored) and
+    ``share`` in front."""
+    out = groups.copy()
+    out.insert(0, "kind", np.where(out["normal"].to_numpy(dtype=bool), "normal traffic", "suspicious group"))
+    out.insert(1, "flows", np.asarray(counts, dtype=np.int64)[: len(out)])
+    out.insert(2, "share", out["flows"] / max(n_flows, 1))
+    return out

@@ -22,13 +22,14 @@ from ..features import FLOW_COLUMNS
 from ._alerts import (
     SEVERITY_RULE,
     check_top,
+    metrics_line,
+    severity_line,
 )
 from ._columns import library_errors, numbers
 from ._density import FIT_SIZE, MAX_CORE_POINTS
-from ._flow_input import check_time_unit, epoch_times, normal_value, number_rows, run_on
+from ._flow_input import check_time_unit, number_flows, run_on
 from ._load import describe_input, is_dask_frame, load_table
 from ._run import LOG_NAME, Steps, check_out_folder, final_paths, job_client, job_folder
-from .report import SEVERITY_LEVELS
 
 #: Columns the job reads when they exist, by role, besides the five numbers of :data:`FLOW_COLUMNS`:
 #: the source host (profiles, ``host=``), the destination host and port (profiles, per-host aggregates).
@@ -71,13 +72,12 @@ class AnomalyResult:
         return self.groups[~self.groups["normal"]]
 
     def summary(self) -> str:
-        counts = self.alerts["severity"].value_counts()
         cut = f" (the top {len(self.alerts):,} kept)" if len(self.alerts) < self.n_alerts else ""
         lines = [
             (f"{self.n_alerts:,} alerts{cut} among {self.n_flows:,} flows; {self.n_clusters} clusters of normal "
              f"traffic, {len(self.suspicious_groups)} suspicious groups; eps {self.eps:.4g} ({self.eps_reason}), "
              f"min_samples {self.min_samples}."),
-            "  by severity: " + ", ".join(f"{lvl} {int(counts.get(lvl, 0))}" for lvl in SEVERITY_LEVELS),
+            severity_line(self.alerts),
         ]
         for number, group in self.suspicious_groups.iterrows():
             lines.append(f"  group {number}: {int(group['flows']):,} flows ({group['why']}): {group['profile']}")
@@ -85,9 +85,7 @@ class AnomalyResult:
             flagged = int((self.hosts["score"] > 1).sum())
             lines.append(f"  hosts: {self.n_hosts:,} host rows, {flagged:,} of those kept score above 1")
         if self.metrics:
-            m = self.metrics
-            lines.append(f"  against the labels: precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
-                         f"F1 {m['f1']:.3f}")
+            lines.append(metrics_line(self.metrics))
         return "\n".join(lines)
 
 
@@ -103,6 +101,8 @@ def detect_anomalies(
     normal: Any = "normal",
     timestamp: str | None = None,
     time_unit: str | None = None,
+    dayfirst: bool = False,
+    date_format: str | None = None,
     eps: float | str = "auto",
     min_samples: int = 20,
     fit_size: int = FIT_SIZE,
@@ -184,6 +184,11 @@ def detect_anomalies(
     time_unit : {"s", "ms", "us", "ns"}, default=None
         Read the time column as numbers since 1970-01-01 UTC in this unit
         (NetFlow and Zeek exports); None: as dates.
+    dayfirst, date_format : default=False, None
+        How text dates are read, as :func:`scalecluster.jobs.segment` reads
+        them: one format for the column, guessed from its first value unless
+        given; ``03/04/2025`` is 3 April with ``dayfirst=True``.  Day-first
+        dates without ``dayfirst=True`` stop the job with one line.
     eps : "auto" or float, default="auto"
     min_samples : int, default=20
         DBSCAN's ``min_samples`` (also the k of the k-distance graph).
@@ -248,6 +253,7 @@ def detect_anomalies(
         "columns": {"features": list(features)} if features is not None else dict(flow.columns),
         "settings": {"eps": eps, "min_samples": int(min_samples), "log": log, "fit_size": int(fit_size),
                      "random_state": random_state, "top": top, "host": host, "time_unit": time_unit,
+                     "dayfirst": bool(dayfirst), "date_format": date_format,
                      "window_seconds": window_seconds},
     }
     written: dict[str, str] = {}
@@ -261,28 +267,22 @@ def detect_anomalies(
                 frame = load_table(data, lazy=lazy, require=required, as_text=True)
                 what = info["input"] if info["input"].startswith("a ") else repr(info["input"])
                 frame = numbers(frame, flow.numeric_columns(), what=what)
-                time_column = timestamp if timestamp is not None else (
-                    "timestamp" if "timestamp" in frame.columns else None)
-                if window_seconds is not None and time_column is None:
-                    raise ValueError("window= needs the flows' times: name their column with timestamp=.")
-                if time_unit is not None and time_column is not None:
-                    frame = epoch_times(frame, time_column, time_unit)
-                frame, offsets, n_rows, dates = number_rows(frame, lazy, active, steps, time_column)
-                stage.count(n_rows, "rows")
-            info.update(rows=n_rows, time_column=time_column, **dates)
-            used_label = label if label is not None and label in frame.columns else None
-            if used_label is not None:
-                normal = normal_value(frame[used_label].dtype, normal)
-                info["settings"].update(label=used_label, normal=normal)
+                flows = number_flows(frame, lazy, active, steps, info, timestamp=timestamp, time_unit=time_unit,
+                                     label=label, normal=normal, dayfirst=dayfirst, date_format=date_format,
+                                     needs_times=None if window_seconds is None else
+                                     "window= needs the flows' times: name their column with timestamp=.")
+                stage.count(flows.n_rows, "rows")
+            frame = flows.frame
             present = {role: column for role, column in context.items() if column in frame.columns}
             from ._anomaly_run import Settings, run
 
             settings = Settings(eps=eps, min_samples=int(min_samples), fit_size=int(fit_size),
                                 eps_sample_size=eps_sample_size, max_core_points=int(max_core_points),
                                 algorithm=algorithm, random_state=random_state, top=top, host=host,
-                                window=window_seconds, time_column=time_column, label=used_label, normal=normal)
-            result = run(frame, offsets, lazy, active, steps, flow, present, settings, n_rows)
-        result.info, result.time_column, result.label, result.top = info, time_column, used_label, top
+                                window=window_seconds, time_column=flows.time_column, label=flows.label,
+                                normal=flows.normal)
+            result = run(frame, flows.offsets, lazy, active, steps, flow, present, settings, flows.n_rows)
+        result.info, result.time_column, result.label, result.top = info, flows.time_column, flows.label, top
         result.model.created, result.model.version = info["started"], __version__
         info["seconds"] = round(time.time() - started, 1)
         if folder is not None:

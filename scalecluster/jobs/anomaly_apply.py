@@ -25,11 +25,14 @@ from ._alerts import (
     check_top,
     cluster_counts,
     label_metrics,
+    metrics_line,
     select_alerts,
+    severity_line,
     with_flow_columns,
 )
 from ._columns import library_errors, numbers
-from ._flow_input import check_time_unit, epoch_times, normal_value, number_rows, run_on
+from ._flow_input import check_time_unit, number_flows, run_on
+from ._groups import counted_groups
 from ._load import describe_input, is_dask_frame, load_table
 from ._run import LOG_NAME, Steps, check_out_folder, final_paths, job_client, job_folder
 from .report import SEVERITY_LEVELS
@@ -81,14 +84,11 @@ class AnomalyApplyResult:
 
     def summary(self) -> str:
         cut = f" (the top {len(self.alerts):,} kept)" if len(self.alerts) < self.n_alerts else ""
-        counts = self.alerts["severity"].value_counts()
         lines = [(f"{self.n_alerts:,} alerts{cut} among {self.n_flows:,} new flows, scored with model "
                   f"{self.model.id[:8]} (eps {self.eps:.4g}, {self.n_clusters} clusters of normal traffic)."),
-                 "  by severity: " + ", ".join(f"{lvl} {int(counts.get(lvl, 0))}" for lvl in SEVERITY_LEVELS)]
+                 severity_line(self.alerts)]
         if self.metrics:
-            m = self.metrics
-            lines.append(f"  against the labels: precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
-                         f"F1 {m['f1']:.3f}")
+            lines.append(metrics_line(self.metrics))
         return "\n".join(lines)
 
 
@@ -102,6 +102,8 @@ def apply_anomaly_model(
     normal: Any = "normal",
     timestamp: str | None = None,
     time_unit: str | None = None,
+    dayfirst: bool = False,
+    date_format: str | None = None,
     client: Any = None,
     cluster: Any = None,
     out: str | os.PathLike | None = None,
@@ -122,7 +124,8 @@ def apply_anomaly_model(
         New flows, read as :func:`~scalecluster.jobs.detect_anomalies` reads them.
     columns : dict, default=None
         The new data's column names by role where they differ from the model's.
-    top, label, normal, timestamp, time_unit, client, cluster, out, overwrite, plots, random_state, verbose, stream
+    top, label, normal, timestamp, time_unit, dayfirst, date_format, client, cluster, out, overwrite, plots,
+    random_state, verbose, stream
         As for :func:`~scalecluster.jobs.detect_anomalies`.  ``out`` receives
         ``labels/`` (row, cluster, score), ``alerts.csv``, ``hosts.csv`` (with a
         host model), ``summary.json``, a plot, ``report.md``/``report.html`` and
@@ -170,20 +173,12 @@ def apply_anomaly_model(
         with library_errors("flows"):
             with steps.step("Reading flows") as stage:
                 frame = _read(data, flow, model, lazy, required, info)
-                time_column = timestamp if timestamp is not None else (
-                    "timestamp" if "timestamp" in frame.columns else None)
-                if time_unit is not None and time_column is not None:
-                    frame = epoch_times(frame, time_column, time_unit)
-                frame, offsets, n_rows, dates = number_rows(frame, lazy, active, steps, time_column)
-                stage.count(n_rows, "rows")
-            info.update(rows=n_rows, time_column=time_column, **dates)
-            used_label = label if label is not None and label in frame.columns else None
-            if used_label is not None:
-                normal = normal_value(frame[used_label].dtype, normal)
-                info["settings"].update(label=used_label, normal=normal)
-            result = _score(frame, offsets, flow, model, lazy, active, steps, top, used_label, normal, n_rows,
-                            time_column)
-        result.info, result.time_column, result.label, result.top = info, time_column, used_label, top
+                flows = number_flows(frame, lazy, active, steps, info, timestamp=timestamp, time_unit=time_unit,
+                                     label=label, normal=normal, dayfirst=bool(dayfirst), date_format=date_format)
+                stage.count(flows.n_rows, "rows")
+            result = _score(flows.frame, flows.offsets, flow, model, lazy, active, steps, top, flows.label,
+                            flows.normal, flows.n_rows, flows.time_column)
+        result.info, result.time_column, result.label, result.top = info, flows.time_column, flows.label, top
         info["seconds"] = round(time.time() - started, 1)
         if folder is not None:
             with steps.step("Writing outputs") as stage:
@@ -242,10 +237,7 @@ def _score(frame: Any, offsets: np.ndarray, flow: Any, model: Any, lazy: bool, c
         alerts, n_alerts = select_alerts(scaled, scores, model.eps, top, lazy, client, steps)
         alerts = with_flow_columns(alerts, frame, offsets, lazy, client, steps, model.scaling, flow.features)
         stage.count(n_alerts, "alerts")
-    groups = model.groups.copy()
-    groups.insert(0, "kind", np.where(groups["normal"].to_numpy(dtype=bool), "normal traffic", "suspicious group"))
-    groups.insert(1, "flows", np.asarray(counts, dtype=np.int64)[: len(groups)])
-    groups.insert(2, "share", groups["flows"] / max(n_flows, 1))
+    groups = counted_groups(model.groups, counts, n_flows)
     metrics = None
     if label is not None:
         with steps.step("Against labels") as stage:

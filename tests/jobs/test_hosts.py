@@ -197,3 +197,23 @@ def test_epoch_times_are_read_with_their_unit(hard, tmp_path):
         np.testing.assert_array_equal(read.hosts["score"], dated.hosts["score"])
         assert (read.info["first"], read.info["last"]) == (dated.info["first"] + " UTC", dated.info["last"] + " UTC")
     assert check_top(None) is None and check_top(np.int64(3)) == 3
+
+
+def test_day_first_text_dates_stop_the_job_or_are_read_with_dayfirst(hard):
+    """Guessed value by value, 03/04 and 13/04 would mean two orders in one column: the job asks instead."""
+    import dask.dataframe as dd
+
+    small = hard.head(3_000)
+    later = small.assign(timestamp=small["timestamp"] + pd.Timedelta(days=20))  # 21/01/2025: a day above 12
+    text = later.assign(timestamp=later["timestamp"].dt.strftime("%d/%m/%Y %H:%M:%S"))
+    for data in (text, dd.from_pandas(text, npartitions=3)):
+        with pytest.raises(ValueError, match=r"Column 'timestamp' \(timestamp=\) holds day-first dates: .* like "
+                                             r"'21/01/2025 .*Pass dayfirst=True"):
+            detect_anomalies(data, host="src_ip", window="1h", verbose=False, plots=False)
+    read = detect_anomalies(text, host="src_ip", window="1h", dayfirst=True, verbose=False, plots=False)
+    dated = detect_anomalies(later, host="src_ip", window="1h", verbose=False, plots=False)
+    np.testing.assert_array_equal(read.hosts["score"], dated.hosts["score"])
+    assert (read.hosts["window"].dt.tz_localize(None) == dated.hosts["window"]).all()
+    with pytest.raises(ValueError, match="holds month-first dates"):
+        month_first = later.assign(timestamp=later["timestamp"].dt.strftime("%m/%d/%Y %H:%M"))
+        detect_anomalies(month_first, host="src_ip", window="1h", dayfirst=True, verbose=False, plots=False)
