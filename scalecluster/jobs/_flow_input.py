@@ -165,7 +165,7 @@ def parse_times(frame: Any, column: str, dayfirst: bool, date_format: str | None
     values = frame[column]
     if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         return frame
-    first = values.head(20) if not is_dask(values) else values.head(20, npartitions=-1)
+    first = values.head(20) if not is_dask(values) else values.head(20, npartitions=1)  # one partition: no pass over the data
     if looks_numeric(first):
         return frame
     meta = pd.Series(pd.to_datetime([], utc=True), name=column)
